@@ -1,0 +1,466 @@
+"""One SQLite store of every model call, eval result and discovery probe.
+
+Like simonw/llm's log, the history is a plain SQLite file you can query yourself
+(`sqlite3 ~/.cache/codecrew/history.sqlite 'select * from calls'`). Aggregates (success
+rate, median latency, tokens per second, cost per call) are computed in SQL.
+
+Where it lives: `CODECREW_HISTORY`, else `<cache dir>/history.sqlite` with the cache dir
+`CODECREW_CACHE_DIR`, else `$XDG_CACHE_HOME/codecrew`, else `~/.cache/codecrew`.
+
+Concurrency: the database is in WAL mode and every operation opens a short-lived
+connection with a busy timeout, and writes take the write lock up front
+(`BEGIN IMMEDIATE`), so asyncio tasks, threads and several processes can record at once.
+
+Timestamps are stored as ISO-8601 text in UTC (naive datetimes are taken as UTC).
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+SCHEMA_VERSION = 1
+BUSY_TIMEOUT_S = 30.0
+# Calls that did real work; probes are tiny requests that would skew latency and cost.
+WORK_SOURCES: tuple[str, ...] = ("run", "eval", "ab")
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS calls (
+    id INTEGER PRIMARY KEY,
+    model TEXT NOT NULL,
+    role TEXT NOT NULL,
+    task_type TEXT,
+    started TEXT NOT NULL,
+    duration REAL NOT NULL,
+    requests INTEGER NOT NULL,
+    input_tokens INTEGER NOT NULL,
+    output_tokens INTEGER NOT NULL,
+    cost REAL,
+    outcome TEXT NOT NULL CHECK (outcome IN ('ok', 'error', 'lazy')),
+    error_class TEXT,
+    run_id TEXT,
+    source TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS calls_model_started ON calls (model, started);
+CREATE TABLE IF NOT EXISTS evals (
+    id INTEGER PRIMARY KEY,
+    run_id TEXT NOT NULL,
+    suite TEXT NOT NULL,
+    model TEXT NOT NULL,
+    mode TEXT NOT NULL,
+    case_name TEXT NOT NULL,
+    passed INTEGER NOT NULL,
+    reason TEXT NOT NULL,
+    duration REAL NOT NULL,
+    input_tokens INTEGER NOT NULL,
+    output_tokens INTEGER NOT NULL,
+    cost REAL,
+    lazy INTEGER NOT NULL,
+    error_class TEXT,
+    started TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS evals_model_suite ON evals (model, suite, started);
+CREATE TABLE IF NOT EXISTS probes (
+    id INTEGER PRIMARY KEY,
+    model TEXT NOT NULL,
+    base_url TEXT,
+    started TEXT NOT NULL,
+    reachable INTEGER NOT NULL,
+    latency REAL,
+    supports_tools INTEGER,
+    error_class TEXT,
+    retry_after REAL,
+    detail TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS probes_model_started ON probes (model, started);
+CREATE TABLE IF NOT EXISTS cooldowns (
+    model TEXT PRIMARY KEY,
+    until TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    set_at TEXT NOT NULL
+);
+"""
+
+
+def cache_dir() -> Path:
+    """codecrew's cache directory (`CODECREW_CACHE_DIR`, `$XDG_CACHE_HOME/codecrew`, ...)."""
+    if explicit := os.environ.get("CODECREW_CACHE_DIR"):
+        return Path(explicit).expanduser()
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    base = Path(xdg).expanduser() if xdg else Path.home() / ".cache"
+    return base / "codecrew"
+
+
+def history_path() -> Path:
+    """Where the history database lives (`CODECREW_HISTORY` overrides)."""
+    if explicit := os.environ.get("CODECREW_HISTORY"):
+        return Path(explicit).expanduser()
+    return cache_dir() / "history.sqlite"
+
+
+def _ts(value: datetime) -> str:
+    """A datetime as sortable UTC ISO text (naive means UTC)."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def _dt(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+def _bool(value: int | None) -> bool | None:
+    return None if value is None else bool(value)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class CallRecord:
+    """One model call (or one agent run) the product made."""
+
+    model: str
+    role: str
+    task_type: str | None
+    started: datetime
+    duration: float
+    requests: int
+    input_tokens: int
+    output_tokens: int
+    cost: float | None
+    outcome: str  # "ok" | "error" | "lazy"
+    error_class: str | None
+    run_id: str | None = None
+    source: str = "run"  # "run" | "eval" | "probe" | "ab"
+
+
+@dataclass
+class EvalRecord:
+    """One eval case result."""
+
+    run_id: str
+    suite: str
+    model: str
+    mode: str  # "generator" | "pipeline"
+    case: str
+    passed: bool
+    reason: str
+    duration: float
+    input_tokens: int
+    output_tokens: int
+    cost: float | None
+    lazy: bool
+    error_class: str | None
+    started: datetime
+
+
+@dataclass
+class ProbeRecord:
+    """One discovery probe: did the model answer, how fast, did it call a tool."""
+
+    model: str
+    reachable: bool
+    latency: float | None
+    supports_tools: bool | None
+    error_class: str | None
+    detail: str = ""
+    base_url: str | None = None
+    retry_after: float | None = None
+    started: datetime | None = None  # None: now
+
+
+@dataclass
+class ModelStats:
+    """Aggregates of a model's calls.
+
+    Latency and tokens per second are over successful calls (outcome "ok") only;
+    `cost_per_call` is the total cost over the calls that have a cost.
+    """
+
+    model: str
+    calls: int
+    successes: int
+    success_rate: float
+    median_latency: float | None
+    mean_latency: float | None
+    tokens_per_second: float | None
+    total_cost: float | None
+    cost_per_call: float | None
+    input_tokens: int
+    output_tokens: int
+    last_error_class: str | None
+    last_used: datetime | None
+
+
+_STATS_SQL = """
+WITH picked AS (
+    SELECT * FROM calls WHERE {where}
+),
+ok_ranked AS (
+    SELECT model, duration,
+           ROW_NUMBER() OVER (PARTITION BY model ORDER BY duration) AS rn,
+           COUNT(*) OVER (PARTITION BY model) AS n
+    FROM picked WHERE outcome = 'ok'
+),
+medians AS (
+    SELECT model, AVG(duration) AS median_latency
+    FROM ok_ranked
+    WHERE rn IN ((n + 1) / 2, (n + 2) / 2)
+    GROUP BY model
+),
+last_errors AS (
+    SELECT model, error_class FROM (
+        SELECT model, error_class,
+               ROW_NUMBER() OVER (PARTITION BY model ORDER BY started DESC, id DESC) AS rn
+        FROM picked WHERE error_class IS NOT NULL
+    ) WHERE rn = 1
+)
+SELECT p.model,
+       COUNT(*) AS calls,
+       SUM(p.outcome = 'ok') AS successes,
+       AVG(p.outcome = 'ok') AS success_rate,
+       m.median_latency,
+       AVG(CASE WHEN p.outcome = 'ok' THEN p.duration END) AS mean_latency,
+       SUM(CASE WHEN p.outcome = 'ok' THEN p.output_tokens END)
+           / NULLIF(SUM(CASE WHEN p.outcome = 'ok' THEN p.duration END), 0) AS tokens_per_second,
+       SUM(p.cost) AS total_cost,
+       SUM(p.cost) / COUNT(p.cost) AS cost_per_call,
+       SUM(p.input_tokens) AS input_tokens,
+       SUM(p.output_tokens) AS output_tokens,
+       e.error_class AS last_error_class,
+       MAX(p.started) AS last_used
+FROM picked AS p
+LEFT JOIN medians AS m ON m.model = p.model
+LEFT JOIN last_errors AS e ON e.model = p.model
+GROUP BY p.model
+ORDER BY p.model
+"""
+
+_PASS_RATES_SQL = """
+WITH runs AS (
+    SELECT suite, run_id,
+           ROW_NUMBER() OVER (PARTITION BY suite ORDER BY MAX(started) DESC, MAX(id) DESC) AS rn
+    FROM evals WHERE {where}
+    GROUP BY suite, run_id
+)
+SELECT e.suite, AVG(e.passed) AS pass_rate
+FROM evals AS e JOIN runs AS r ON r.suite = e.suite AND r.run_id = e.run_id AND r.rn = 1
+WHERE {where_e}
+GROUP BY e.suite
+ORDER BY e.suite
+"""
+
+
+class History:
+    """The SQLite store; cheap to create, safe to share between tasks and processes."""
+
+    def __init__(self, path: Path | None = None) -> None:
+        self.path = Path(path) if path is not None else history_path()
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self._connect() as db:
+            db.execute("PRAGMA journal_mode=WAL")
+            version = db.execute("PRAGMA user_version").fetchone()[0]
+            if version > SCHEMA_VERSION:
+                raise RuntimeError(
+                    f"{self.path} has history schema {version}, newer than this codecrew's"
+                    f" {SCHEMA_VERSION}: upgrade codecrew or point CODECREW_HISTORY elsewhere"
+                )
+            if version < SCHEMA_VERSION:
+                db.executescript(_SCHEMA)
+                db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+    @contextmanager
+    def _connect(self) -> Iterator[sqlite3.Connection]:
+        db = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
+        try:
+            db.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
+            yield db
+        finally:
+            db.close()
+
+    def _write(self, sql: str, params: Sequence[Any]) -> None:
+        with self._connect() as db:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                db.execute(sql, params)
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            db.execute("COMMIT")
+
+    def _read(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
+        with self._connect() as db:
+            db.row_factory = sqlite3.Row
+            return db.execute(sql, params).fetchall()
+
+    # -- writing -------------------------------------------------------------
+
+    def record_call(self, rec: CallRecord) -> None:
+        """Store one model call."""
+        self._write(
+            "INSERT INTO calls (model, role, task_type, started, duration, requests, input_tokens,"
+            " output_tokens, cost, outcome, error_class, run_id, source)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                rec.model,
+                rec.role,
+                rec.task_type,
+                _ts(rec.started),
+                rec.duration,
+                rec.requests,
+                rec.input_tokens,
+                rec.output_tokens,
+                rec.cost,
+                rec.outcome,
+                rec.error_class,
+                rec.run_id,
+                rec.source,
+            ),
+        )
+
+    def record_eval(self, rec: EvalRecord) -> None:
+        """Store one eval case result."""
+        self._write(
+            "INSERT INTO evals (run_id, suite, model, mode, case_name, passed, reason, duration,"
+            " input_tokens, output_tokens, cost, lazy, error_class, started)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                rec.run_id,
+                rec.suite,
+                rec.model,
+                rec.mode,
+                rec.case,
+                int(rec.passed),
+                rec.reason,
+                rec.duration,
+                rec.input_tokens,
+                rec.output_tokens,
+                rec.cost,
+                int(rec.lazy),
+                rec.error_class,
+                _ts(rec.started),
+            ),
+        )
+
+    def record_probe(self, rec: ProbeRecord) -> None:
+        """Store one discovery probe result."""
+        self._write(
+            "INSERT INTO probes (model, base_url, started, reachable, latency, supports_tools,"
+            " error_class, retry_after, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                rec.model,
+                rec.base_url,
+                _ts(rec.started or _now()),
+                int(rec.reachable),
+                rec.latency,
+                None if rec.supports_tools is None else int(rec.supports_tools),
+                rec.error_class,
+                rec.retry_after,
+                rec.detail,
+            ),
+        )
+
+    def set_cooldown(self, model: str, until: datetime, reason: str) -> None:
+        """Keep `model` out of use until `until` (replaces any earlier cooldown)."""
+        self._write(
+            "INSERT INTO cooldowns (model, until, reason, set_at) VALUES (?, ?, ?, ?)"
+            " ON CONFLICT (model) DO UPDATE SET until = excluded.until,"
+            " reason = excluded.reason, set_at = excluded.set_at",
+            (model, _ts(until), reason, _ts(_now())),
+        )
+
+    def clear_cooldown(self, model: str) -> None:
+        """End `model`'s cooldown now."""
+        self._write("DELETE FROM cooldowns WHERE model = ?", (model,))
+
+    # -- reading -------------------------------------------------------------
+
+    def model_stats(
+        self,
+        *,
+        model: str | None = None,
+        task_type: str | None = None,
+        role: str | None = None,
+        since: datetime | None = None,
+        sources: Sequence[str] | None = None,
+    ) -> list[ModelStats]:
+        """Per-model aggregates of the recorded calls, filtered; sorted by model."""
+        clauses, params = ["1"], []
+        for column, value in (("model", model), ("task_type", task_type), ("role", role)):
+            if value is not None:
+                clauses.append(f"{column} = ?")
+                params.append(value)
+        if since is not None:
+            clauses.append("started >= ?")
+            params.append(_ts(since))
+        if sources is not None:
+            clauses.append(f"source IN ({', '.join('?' * len(sources))})")
+            params.extend(sources)
+        rows = self._read(_STATS_SQL.format(where=" AND ".join(clauses)), params)
+        return [
+            ModelStats(
+                model=row["model"],
+                calls=row["calls"],
+                successes=row["successes"],
+                success_rate=row["success_rate"],
+                median_latency=row["median_latency"],
+                mean_latency=row["mean_latency"],
+                tokens_per_second=row["tokens_per_second"],
+                total_cost=row["total_cost"],
+                cost_per_call=row["cost_per_call"],
+                input_tokens=row["input_tokens"],
+                output_tokens=row["output_tokens"],
+                last_error_class=row["last_error_class"],
+                last_used=_dt(row["last_used"]),
+            )
+            for row in rows
+        ]
+
+    def eval_pass_rates(self, model: str, *, mode: str | None = None) -> dict[str, float]:
+        """Suite -> pass rate of `model` over that suite's latest run (optionally one mode)."""
+        where, where_e, params = "model = ?", "e.model = ?", [model]
+        if mode is not None:
+            where, where_e = where + " AND mode = ?", where_e + " AND e.mode = ?"
+            params.append(mode)
+        rows = self._read(_PASS_RATES_SQL.format(where=where, where_e=where_e), params + params)
+        return {row["suite"]: row["pass_rate"] for row in rows}
+
+    def cooldowns(self, now: datetime | None = None) -> dict[str, datetime]:
+        """Models still cooling down at `now` -> when their cooldown ends."""
+        rows = self._read(
+            "SELECT model, until FROM cooldowns WHERE until > ? ORDER BY model",
+            (_ts(now or _now()),),
+        )
+        return {row["model"]: datetime.fromisoformat(row["until"]) for row in rows}
+
+    def latest_probes(self, model: str | None = None) -> list[ProbeRecord]:
+        """The most recent probe of each model (or of one model)."""
+        where, params = ("WHERE model = ?", [model]) if model else ("", [])
+        rows = self._read(
+            "SELECT * FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY model"
+            f" ORDER BY started DESC, id DESC) AS rn FROM probes {where}) WHERE rn = 1"
+            " ORDER BY model",
+            params,
+        )
+        return [
+            ProbeRecord(
+                model=row["model"],
+                reachable=bool(row["reachable"]),
+                latency=row["latency"],
+                supports_tools=_bool(row["supports_tools"]),
+                error_class=row["error_class"],
+                detail=row["detail"],
+                base_url=row["base_url"],
+                retry_after=row["retry_after"],
+                started=_dt(row["started"]),
+            )
+            for row in rows
+        ]
