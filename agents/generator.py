@@ -1,0 +1,129 @@
+"""The code generator: writes the code as plain text (no tools, no structured output).
+
+Plain text keeps models without tool support usable in this role. An output validator
+sends lazy answers ("// ... rest of the code") and answers without code back with the
+reason; when the model is still lazy after its rewrites, the last answer is kept and the
+verdict goes into the manifest instead of being lost in an exception.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterable, Callable
+from dataclasses import dataclass, field
+
+from pydantic_ai import Agent, ModelRetry, RunContext, capture_run_messages
+from pydantic_ai.exceptions import UnexpectedModelBehavior
+from pydantic_ai.messages import AgentStreamEvent, PartDeltaEvent, TextPartDelta
+from pydantic_ai.models import Model
+from pydantic_ai.settings import ModelSettings
+from pydantic_ai.usage import RunUsage, UsageLimits
+
+from agents.manifest import AgentUsage
+from agents.prompts import load_prompt
+from tools.extract import NoCodeError, find_blocks
+from tools.lazy import LazyVerdict, lazy_verdict
+
+REWRITES = 2  # how often a lazy answer is sent back before we give up
+
+
+@dataclass
+class GeneratorDeps:
+    attempts: int = 0
+    coded: list[tuple[str, LazyVerdict]] = field(default_factory=list)  # answers that had code
+    on_tokens: Callable[[int], None] | None = None  # streaming progress: tokens so far
+    tokens: int = 0
+
+
+@dataclass
+class Generation:
+    text: str
+    lazy: LazyVerdict
+    rewrites: int
+    usage: AgentUsage
+    duration: float
+
+
+generator_agent = Agent(
+    name="code_generator",
+    deps_type=GeneratorDeps,
+    output_type=str,
+    instructions=load_prompt("generator"),
+    retries={"output": REWRITES},
+    defer_model_check=True,
+)
+
+
+@generator_agent.output_validator
+def complete_code(ctx: RunContext[GeneratorDeps], answer: str) -> str:
+    """Accept only answers with complete code; otherwise say what to fix."""
+    if ctx.partial_output:
+        return answer
+    ctx.deps.attempts += 1
+    blocks = find_blocks(answer)
+    if not blocks:
+        raise ModelRetry(
+            "Your answer has no code. Write the complete code in fenced code blocks, "
+            "with the file name on the line before each block."
+        )
+    verdict = lazy_verdict("\n".join(block.code for block in blocks))
+    ctx.deps.coded.append((answer, verdict))
+    if verdict.lazy:
+        raise ModelRetry(f"Your code is incomplete: {verdict.reason()}. Rewrite ALL of it in full.")
+    return answer
+
+
+async def _count_tokens(ctx: RunContext[GeneratorDeps], events: AsyncIterable[AgentStreamEvent]) -> None:
+    """Streaming progress: one text delta is about one token on every server we use."""
+    async for event in events:
+        if isinstance(event, PartDeltaEvent) and isinstance(event.delta, TextPartDelta):
+            ctx.deps.tokens += 1
+            if ctx.deps.on_tokens:
+                ctx.deps.on_tokens(ctx.deps.tokens)
+
+
+async def generate(
+    prompt: str,
+    model: Model | str,
+    *,
+    model_label: str | None = None,
+    model_settings: ModelSettings | None = None,
+    usage: RunUsage | None = None,
+    usage_limits: UsageLimits | None = None,
+    on_tokens: Callable[[int], None] | None = None,
+    record: AgentUsage | None = None,
+) -> Generation:
+    """Ask the generator for code; rewrite lazy answers; raise NoCodeError if none came.
+
+    `record` (if given) is filled with the generator's usage even when this raises.
+    """
+    deps = GeneratorDeps(on_tokens=on_tokens)
+    record = record or AgentUsage(model=model_label or str(model))
+    started = time.perf_counter()
+    with capture_run_messages() as messages:  # usage counts even when the run fails
+        try:
+            await generator_agent.run(
+                prompt,
+                model=model,
+                deps=deps,
+                model_settings=model_settings,
+                usage=usage,
+                usage_limits=usage_limits,
+                event_stream_handler=_count_tokens if on_tokens else None,
+            )
+        except UnexpectedModelBehavior as exc:
+            # Out of rewrites: keep the last answer with code and its verdict.
+            if not deps.coded:
+                raise NoCodeError(
+                    f"no code in the answer of {record.model} after {deps.attempts} tries"
+                ) from exc
+        finally:
+            record.add_messages(messages, time.perf_counter() - started)
+    text, verdict = deps.coded[-1]
+    return Generation(
+        text=text,
+        lazy=verdict,
+        rewrites=max(deps.attempts - 1, 0),
+        usage=record,
+        duration=time.perf_counter() - started,
+    )
