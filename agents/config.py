@@ -41,7 +41,11 @@ ROLE_SETTINGS: dict[str, ModelSettings] = {
     "generator": ModelSettings(temperature=0.2, max_tokens=6144),
     "extractor": ModelSettings(temperature=0.0, max_tokens=512),
 }
-SETTING_VAR_PREFIX = {"coordinator": "COORDINATOR", "generator": "CODE_GENERATOR", "extractor": "CODE_EXTRACTOR"}
+SETTING_VAR_PREFIX = {
+    "coordinator": "COORDINATOR",
+    "generator": "CODE_GENERATOR",
+    "extractor": "CODE_EXTRACTOR",
+}
 
 
 class ConfigError(ValueError):
@@ -119,7 +123,7 @@ def _role_settings(env: dict[str, str]) -> dict[str, ModelSettings]:
     """Per-role generation settings, overridable by e.g. CODE_GENERATOR_MAX_TOKENS."""
     result: dict[str, ModelSettings] = {}
     for role, defaults in ROLE_SETTINGS.items():
-        prefix = SETTING_VAR_PREFIX[role]
+        prefix = ROLE_VARS[role].removesuffix("_MODEL")
         merged = ModelSettings(**defaults)
         if value := env.get(f"{prefix}_TEMPERATURE"):
             merged["temperature"] = float(value)
@@ -160,9 +164,7 @@ def build_model(spec: str, settings: Settings) -> Model:
 
 def _build_single(spec: str, settings: Settings) -> Model:
     if spec.startswith("local:"):
-        from agents.local import local_model
-
-        return local_model(spec)
+        return _local_model(spec)
 
     def provider_factory(name: str) -> Any:
         if name == "ollama":  # one setting serves pydantic-ai (/v1) and the ollama client
@@ -193,3 +195,18 @@ def explain_user_error(spec: str, message: str) -> str:
             "openai:gpt-4o, openrouter:deepseek/deepseek-chat, local:qwen2.5-coder-1.5b"
         )
     return f"cannot use model '{spec}': {message.splitlines()[0]}"
+
+
+def _local_model(spec: str) -> Model:
+    """`local:<name>`: the embedded llama.cpp server, reached like Ollama through /v1."""
+    from pydantic_ai.models.ollama import OllamaModel
+    from pydantic_ai.providers.ollama import OllamaProvider
+
+    from agents.local import LocalServerError, parse_local_model, shared_server
+
+    try:
+        size = parse_local_model(spec)
+    except LocalServerError as exc:
+        raise ConfigError(str(exc)) from None
+    server = shared_server(size)  # one server per size, shared by every role of the run
+    return OllamaModel(spec.removeprefix("local:"), provider=OllamaProvider(base_url=server.base_url))

@@ -66,6 +66,15 @@ class LazyRecord(BaseModel):
     placeholders: list[str] = Field(default_factory=list)
 
 
+class RunTotals(BaseModel):
+    """pydantic-ai's own count for the whole run (sub-agents add into it via usage=ctx.usage)."""
+
+    requests: int = 0
+    tool_calls: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+
+
 class Manifest(BaseModel):
     request: str
     spec: str | None = None  # what the coordinator asked the generator for
@@ -76,6 +85,7 @@ class Manifest(BaseModel):
     duration: float = 0.0
     out_dir: str = ""
     agents: dict[Role, AgentUsage] = Field(default_factory=dict)
+    totals: RunTotals = Field(default_factory=RunTotals)
     files: list[FileRecord] = Field(default_factory=list)
     checks: list[CheckRecord] = Field(default_factory=list)
     lazy: LazyRecord = Field(default_factory=LazyRecord)

@@ -1,0 +1,101 @@
+"""One run: request -> coordinator -> generator -> extractor -> checked files + manifest.
+
+`run_pipeline` raises only for configuration errors found before any model is asked
+(`ConfigError`, e.g. an empty prompt or an unknown model string). Everything that goes
+wrong later ends in a manifest with status "error" or "lazy", written to disk with the
+raw answer, so nothing a run produced is lost.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from pydantic_ai import capture_run_messages
+from pydantic_ai.usage import RunUsage, UsageLimits
+
+from agents.config import ROLE_VARS, ConfigError, Settings, build_model
+from agents.coordinator import LazyOutputError, PipelineState, coordinator_agent
+from agents.manifest import AgentUsage, Manifest, RunTotals
+from agents.progress import Reporter
+from tools.errors import classify_error, describe_error
+
+ANSWER_FILE = "answer.md"  # the generator's raw answer, kept next to the files
+
+
+def usage_limits(settings: Settings) -> UsageLimits:
+    return UsageLimits(
+        request_limit=settings.request_limit,
+        cost_limit=settings.cost_limit,  # type: ignore[arg-type]  # float is fine at run time
+    )
+
+
+async def run_pipeline(
+    request: str,
+    settings: Settings,
+    out_dir: Path,
+    *,
+    force: bool = False,
+    reporter: Reporter | None = None,
+) -> Manifest:
+    """Run the whole pipeline for `request`; write files and manifest.json into `out_dir`."""
+    request = request.strip()
+    if not request:
+        raise ConfigError('the prompt is empty: say what to build, e.g. python -m agents.run "build tetris"')
+    if not force and out_dir.exists() and any(out_dir.iterdir()):
+        raise ConfigError(f"{out_dir} is not empty: pass --force to overwrite, or choose another --out")
+    models = {role: build_model(settings.model_for(role), settings) for role in ROLE_VARS}
+    reporter = reporter or Reporter()
+    manifest = Manifest(
+        request=request,
+        out_dir=str(out_dir),
+        agents={role: AgentUsage(model=settings.model_for(role)) for role in ROLE_VARS},
+    )
+    state = PipelineState(
+        request=request,
+        settings=settings,
+        models=models,
+        manifest=manifest,
+        out_dir=out_dir,
+        force=force,
+        reporter=reporter,
+        usage_limits=usage_limits(settings),
+    )
+    started = time.perf_counter()
+    coordinator = manifest.agents["coordinator"]
+    run_usage = RunUsage()  # shared with the sub-agents through ctx.usage
+    try:
+        with capture_run_messages() as messages:  # the coordinator's own turns only
+            try:
+                reporter.stage("coordinator", settings.coordinator, "planning")
+                await coordinator_agent.run(
+                    request,
+                    model=models["coordinator"],
+                    deps=state,
+                    model_settings=settings.role_settings["coordinator"],
+                    usage=run_usage,
+                    usage_limits=state.usage_limits,
+                )
+            finally:
+                coordinator.add_messages(messages, 0.0)
+        manifest.status = "ok"
+    except Exception as exc:  # noqa: BLE001 - every failure is recorded, none is lost
+        manifest.status = "lazy" if isinstance(exc, LazyOutputError) else "error"
+        manifest.error = describe_error(exc)
+        manifest.error_class = classify_error(exc).value
+    finally:
+        manifest.duration = time.perf_counter() - started
+        manifest.totals = RunTotals(
+            requests=run_usage.requests,
+            tool_calls=run_usage.tool_calls,
+            input_tokens=run_usage.input_tokens,
+            output_tokens=run_usage.output_tokens,
+        )
+        # The coordinator's time is what the sub-agents did not spend.
+        others = sum(a.duration for role, a in manifest.agents.items() if role != "coordinator")
+        coordinator.duration = max(manifest.duration - others, 0.0)
+        if state.generation is not None and manifest.status != "ok":
+            out_dir.mkdir(parents=True, exist_ok=True)
+            (out_dir / ANSWER_FILE).write_text(state.generation.text, encoding="utf-8", newline="")
+        manifest.write(out_dir)
+    return manifest

@@ -1,0 +1,134 @@
+"""The `python -m agents.run "build tetris"` CLI.
+
+Plans with the coordinator, writes the code with the generator, splits it into files,
+checks and writes them with a manifest of what each model did. Models come from
+COORDINATOR_MODEL, CODE_GENERATOR_MODEL and CODE_EXTRACTOR_MODEL (env or .env) or the
+flags below. Exit codes: 0 done, 1 the run failed (see the manifest), 2 bad input or
+configuration, 3 the generator's code stayed incomplete, 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+from datetime import datetime
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from agents.config import ConfigError, Settings
+from agents.manifest import Manifest
+from agents.progress import RichReporter
+from tools.errors import describe_error
+
+console = Console(stderr=True)
+EXIT_FAILED, EXIT_CONFIG, EXIT_LAZY, EXIT_INTERRUPTED = 1, 2, 3, 130
+
+
+def default_out_dir(request: str, settings: Settings) -> Path:
+    """output/<words-of-the-request>-<time>: a new folder per run, nothing overwritten."""
+    slug = "-".join(re.findall(r"[a-z0-9]+", request.lower())[:6]) or "run"
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    return (settings.out_dir or Path("output")) / f"{slug}-{stamp}"
+
+
+def summary_table(manifest: Manifest) -> Table:
+    table = Table(title=f"codecrew: {manifest.request}", title_justify="left")
+    for column in ("agent", "model", "requests", "tokens in", "tokens out", "cost", "time"):
+        table.add_column(column, justify="right" if column not in ("agent", "model") else "left")
+    for role, agent in manifest.agents.items():
+        cost = "local/unknown" if agent.cost is None else f"${agent.cost:.4f}"
+        model = agent.model + (f" [dim]({agent.note})[/]" if agent.note else "")
+        table.add_row(
+            role,
+            model,
+            str(agent.requests),
+            f"{agent.input_tokens:,}",
+            f"{agent.output_tokens:,}",
+            cost,
+            f"{agent.duration:.1f}s",
+        )
+    total_cost = "local/unknown" if manifest.total_cost is None else f"${manifest.total_cost:.4f}"
+    table.add_section()
+    tokens_in = sum(a.input_tokens for a in manifest.agents.values())
+    tokens_out = sum(a.output_tokens for a in manifest.agents.values())
+    table.add_row(
+        "total",
+        "",
+        str(manifest.total_requests),
+        f"{tokens_in:,}",
+        f"{tokens_out:,}",
+        total_cost,
+        f"{manifest.duration:.1f}s",
+    )
+    return table
+
+
+def print_summary(manifest: Manifest) -> None:
+    console.print(summary_table(manifest))
+    for file in manifest.files:
+        console.print(f"  [bold]{file.name}[/] {file.bytes:,} bytes")
+    for check in manifest.checks:
+        mark = "[green]✓[/]" if check.passed else "[red]✗[/]"
+        console.print(f"  {mark} {check.name}: {check.detail}")
+    lazy = "incomplete (placeholders)" if manifest.lazy.lazy else "complete"
+    rewrites = f" after {manifest.lazy.rewrites} rewrites" if manifest.lazy.rewrites else ""
+    console.print(f"  code: {lazy}{rewrites}; layout: {manifest.layout or '-'}")
+    console.print(f"  manifest: {Path(manifest.out_dir) / 'manifest.json'}")
+
+
+def main(
+    prompt: str = typer.Argument(..., help='What to build, e.g. "build tetris".'),
+    coordinator: str | None = typer.Option(None, help="Coordinator model (COORDINATOR_MODEL)."),
+    generator: str | None = typer.Option(None, help="Code generator model (CODE_GENERATOR_MODEL)."),
+    extractor: str | None = typer.Option(None, help="Code extractor model (CODE_EXTRACTOR_MODEL)."),
+    out: Path | None = typer.Option(None, help="Output folder (default: output/<request>-<time>)."),
+    force: bool = typer.Option(False, help="Overwrite files in a non-empty output folder."),
+    json_output: bool = typer.Option(False, "--json", help="Print the manifest as JSON."),
+) -> None:
+    """Build what PROMPT asks for with a coordinator, a code generator and a code extractor."""
+    from agents.local import stop_all_servers
+    from agents.pipeline import run_pipeline
+    from agents.preflight import check_ollama, choose_models
+
+    reporter = RichReporter(console)
+    try:
+        if not prompt.strip():
+            raise ConfigError('the prompt is empty: say what to build, e.g. python -m agents.run "build tetris"')
+        settings = Settings.load(coordinator=coordinator, generator=generator, extractor=extractor)
+        settings, note = choose_models(settings)
+        if note:
+            reporter.note(note)
+        check_ollama(settings)
+        out_dir = out or default_out_dir(prompt, settings)
+        manifest = asyncio.run(run_pipeline(prompt, settings, out_dir, force=force, reporter=reporter))
+    except KeyboardInterrupt:
+        reporter.close()
+        console.print("interrupted: files and manifest written so far stay on disk")
+        raise typer.Exit(EXIT_INTERRUPTED) from None
+    except Exception as exc:  # noqa: BLE001 - configuration and setup errors: one line, no traceback
+        reporter.close()
+        if os.environ.get("CODECREW_DEBUG"):
+            raise
+        console.print(f"[red]error:[/] {describe_error(exc)}", highlight=False)
+        raise typer.Exit(EXIT_CONFIG) from None
+    finally:
+        stop_all_servers()
+    reporter.close()
+    if json_output:
+        typer.echo(manifest.model_dump_json(indent=2))
+    else:
+        print_summary(manifest)
+    if manifest.status != "ok":
+        console.print(f"[red]error:[/] {manifest.error}", highlight=False)
+        raise typer.Exit(EXIT_LAZY if manifest.status == "lazy" else EXIT_FAILED)
+
+
+app = typer.Typer(add_completion=False)
+app.command()(main)
+
+if __name__ == "__main__":
+    app()
