@@ -1,0 +1,524 @@
+"""The model catalog: what we know about each model, and how two models compare.
+
+A `ModelCard` merges three sources, each for what it is good at:
+- `models.yaml` (repo root): tier, task types, strengths, published figures, and prices
+  that only fill gaps;
+- genai-prices (the price table pydantic-ai uses for `RunUsage.cost`): prices and context
+  window, preferred whenever it knows the model;
+- the history (tools/history.py): what codecrew measured (success rate, latency, cost per
+  call, eval pass rates).
+
+`recommend()` turns two models' measured figures into a choice by seed 001's explicit
+thresholds, and says which numbers decided it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from tools.history import WORK_SOURCES, History, ModelStats, history_path
+
+CATALOG_PATH = Path(__file__).resolve().parent.parent / "models.yaml"
+TIERS = ("premium", "workhorse", "budget", "specialized", "local")
+TASK_TYPES = (
+    "architecture",
+    "code_generation",
+    "refactoring",
+    "testing",
+    "code_review",
+    "documentation",
+    "debugging",
+    "optimization",
+    "boilerplate",
+    "research",
+)
+LOCAL_PROVIDERS = ("local", "ollama")
+# pydantic-ai model-string prefix -> genai-prices provider id.
+GENAI_PROVIDERS = {
+    "anthropic": "anthropic",
+    "openai": "openai",
+    "openai-chat": "openai",
+    "openai-responses": "openai",
+    "azure": "azure",
+    "google": "google",
+    "google-gla": "google",
+    "google-vertex": "google",
+    "gemini": "google",
+    "openrouter": "openrouter",
+    "deepseek": "deepseek",
+    "cerebras": "cerebras",
+    "groq": "groq",
+    "mistral": "mistral",
+    "cohere": "cohere",
+    "fireworks": "fireworks",
+    "together": "together",
+    "grok": "x-ai",
+    "xai": "x-ai",
+    "moonshotai": "moonshotai",
+    "bedrock": "aws",
+}
+
+
+class CatalogError(ValueError):
+    """models.yaml is malformed; the message names the model and the field."""
+
+    error_class = "config"
+
+
+@dataclass
+class ModelCard:
+    """Everything codecrew knows about one model.
+
+    Prices are USD per million tokens. `price_source` says where they came from:
+    "genai-prices", "catalog" (models.yaml), "local" (ollama:/local:, zero), "free"
+    (an OpenRouter `:free` model, zero) or "unknown" (no prices anywhere).
+    """
+
+    model: str
+    provider: str
+    context_window: int | None
+    input_price: float | None
+    output_price: float | None
+    cached_price: float | None
+    price_source: str
+    tier: str
+    task_types: list[str]
+    strengths: str
+    published: dict[str, float]
+    measured: ModelStats | None = None
+    pass_rates: dict[str, float] = field(default_factory=dict)
+    in_catalog: bool = True
+
+
+@dataclass
+class GenaiInfo:
+    """What genai-prices knows about a model."""
+
+    input_price: float | None
+    output_price: float | None
+    cached_price: float | None
+    context_window: int | None
+
+
+def split_model(model: str) -> tuple[str, str]:
+    """("anthropic", "claude-sonnet-4-5") from "anthropic:claude-sonnet-4-5"."""
+    prefix, sep, name = model.partition(":")
+    return (prefix, name) if sep else ("", model)
+
+
+def _per_mtok(value: Any) -> float | None:
+    if value is None:
+        return None
+    base = getattr(value, "base", value)  # TieredPrices: the price below the first tier
+    return float(base) if isinstance(base, Decimal | int | float) else None
+
+
+def genai_info(model: str) -> GenaiInfo | None:
+    """Prices and context window from genai-prices, or None when it does not know the model."""
+    from genai_prices import data_snapshot
+
+    prefix, name = split_model(model)
+    if prefix in LOCAL_PROVIDERS or not name:
+        return None
+    provider_id = GENAI_PROVIDERS.get(prefix)
+    try:
+        snapshot = data_snapshot.get_snapshot()
+        _, info = snapshot.find_provider_model(name, None, provider_id, None)
+        prices = info.get_prices(datetime.now(UTC))
+    except LookupError:
+        return None
+    return GenaiInfo(
+        input_price=_per_mtok(getattr(prices, "input_mtok", None)),
+        output_price=_per_mtok(getattr(prices, "output_mtok", None)),
+        cached_price=_per_mtok(getattr(prices, "cache_read_mtok", None)),
+        context_window=info.context_window,
+    )
+
+
+def _float_or_none(entry: dict[str, Any], key: str, model: str) -> float | None:
+    value = entry.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise CatalogError(f"models.yaml: {model}: {key} must be a number, not {value!r}")
+    return float(value)
+
+
+def _card_from_entry(model: str, entry: Any) -> ModelCard:
+    """A card from one models.yaml entry (catalog prices; genai-prices merged later)."""
+    if not isinstance(entry, dict):
+        raise CatalogError(f"models.yaml: {model}: expected a mapping of fields")
+    prefix, _ = split_model(model)
+    tier = entry.get("tier")
+    if tier not in TIERS:
+        raise CatalogError(f"models.yaml: {model}: tier {tier!r} is not one of {', '.join(TIERS)}")
+    task_types = list(entry.get("task_types") or [])
+    if unknown := sorted(set(task_types) - set(TASK_TYPES)):
+        raise CatalogError(f"models.yaml: {model}: unknown task types {', '.join(unknown)}")
+    published = entry.get("published") or {}
+    if not isinstance(published, dict):
+        raise CatalogError(f"models.yaml: {model}: published must be a mapping")
+    context = entry.get("context_window")
+    if context is not None and not isinstance(context, int):
+        raise CatalogError(f"models.yaml: {model}: context_window must be an integer")
+    return ModelCard(
+        model=model,
+        provider=str(entry.get("provider") or prefix),
+        context_window=context,
+        input_price=_float_or_none(entry, "input_price", model),
+        output_price=_float_or_none(entry, "output_price", model),
+        cached_price=_float_or_none(entry, "cached_price", model),
+        price_source="catalog",
+        tier=tier,
+        task_types=task_types,
+        strengths=str(entry.get("strengths") or ""),
+        published={str(k): float(v) for k, v in published.items()},
+    )
+
+
+def _unknown_card(model: str) -> ModelCard:
+    prefix, _ = split_model(model)
+    return ModelCard(
+        model=model,
+        provider=prefix or "unknown",
+        context_window=None,
+        input_price=None,
+        output_price=None,
+        cached_price=None,
+        price_source="unknown",
+        tier="local" if prefix in LOCAL_PROVIDERS else "unknown",
+        task_types=[],
+        strengths="",
+        published={},
+        in_catalog=False,
+    )
+
+
+def _with_prices(card: ModelCard) -> ModelCard:
+    """Fill in prices: zero for local models, genai-prices when it knows, else the catalog."""
+    prefix, name = split_model(card.model)
+    if prefix in LOCAL_PROVIDERS:
+        card.input_price = card.output_price = card.cached_price = 0.0
+        card.price_source = "local"
+    elif info := genai_info(card.model):
+        card.input_price, card.output_price = info.input_price, info.output_price
+        card.cached_price = info.cached_price
+        card.context_window = info.context_window or card.context_window
+        card.price_source = "genai-prices"
+    elif prefix == "openrouter" and name.endswith(":free"):
+        card.input_price = card.output_price = card.cached_price = 0.0
+        card.price_source = "free"
+    return card
+
+
+def read_catalog_file(path: Path | None = None) -> dict[str, ModelCard]:
+    """models.yaml as cards, without genai-prices or the history."""
+    import yaml
+
+    path = path or CATALOG_PATH
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as exc:
+        raise CatalogError(f"{path} is not valid YAML: {exc}") from None
+    models = data.get("models") if isinstance(data, dict) else None
+    if not isinstance(models, dict):
+        raise CatalogError(f"{path}: expected a top-level `models:` mapping")
+    return {str(model): _card_from_entry(str(model), entry) for model, entry in models.items()}
+
+
+def _default_history() -> History | None:
+    """The user's history if it exists (reading the catalog never creates one)."""
+    return History() if history_path().exists() else None
+
+
+def _with_measurements(card: ModelCard, history: History, stats: dict[str, ModelStats]) -> None:
+    card.measured = stats.get(card.model)
+    card.pass_rates = history.eval_pass_rates(card.model)
+
+
+def load_catalog(path: Path | None = None, *, history: History | None = None) -> dict[str, ModelCard]:
+    """Every known model's card: models.yaml + genai-prices + measured figures.
+
+    Models the history has measured but models.yaml lacks get a card too. `history`
+    defaults to the user's history when it exists.
+    """
+    cards = {model: _with_prices(card) for model, card in read_catalog_file(path).items()}
+    history = history or _default_history()
+    if history is not None:
+        stats = {s.model: s for s in history.model_stats(sources=WORK_SOURCES)}
+        for model in stats.keys() - cards.keys():
+            cards[model] = _with_prices(_unknown_card(model))
+        for card in cards.values():
+            _with_measurements(card, history, stats)
+    return cards
+
+
+def model_card(model: str, history: History | None = None, *, path: Path | None = None) -> ModelCard:
+    """One model's card; models missing from models.yaml still get one."""
+    catalog = read_catalog_file(path)
+    card = _with_prices(catalog.get(model) or _unknown_card(model))
+    history = history or _default_history()
+    if history is not None:
+        stats = {s.model: s for s in history.model_stats(model=model, sources=WORK_SOURCES)}
+        _with_measurements(card, history, stats)
+    return card
+
+
+# -- comparing two models (seed 001's report, with its decision thresholds) --------------
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """Smallest differences that count (seed 001's `decisionThresholds`)."""
+
+    quality: float = 0.10  # pass rate; seed 001: 1.0 point on a 0-10 scale
+    cost_savings: float = 0.50  # fraction of the dearer model's cost per call
+    latency: float = 2.0  # seconds of median latency
+    success_rate: float = 0.05
+    min_calls: int = 5  # fewer calls than this on either side: not enough data
+
+
+@dataclass
+class Recommendation:
+    """`choice`: a model, "either", "neither", "no clear winner" or "not enough data"."""
+
+    choice: str
+    reasons: list[str]
+
+
+def quality(pass_rates: dict[str, float], suites: set[str]) -> float | None:
+    """Mean pass rate over `suites` (the suites both models ran), None if there are none."""
+    rates = [pass_rates[s] for s in sorted(suites) if s in pass_rates]
+    return sum(rates) / len(rates) if rates else None
+
+
+def _crosses(diff: float, threshold: float) -> bool:
+    """|diff| reaches the threshold (with a little slack for float rounding: 0.75 - 0.7)."""
+    return abs(diff) >= threshold - 1e-9
+
+
+def _pct(value: float) -> str:
+    return f"{value * 100:.0f}%"
+
+
+def _money(value: float) -> str:
+    return f"${value:.4f}" if value < 1 else f"${value:.2f}"
+
+
+def recommend(
+    a: ModelStats,
+    b: ModelStats,
+    *,
+    quality_a: float | None = None,
+    quality_b: float | None = None,
+    thresholds: Thresholds = Thresholds(),
+) -> Recommendation:
+    """Pick between two models by explicit thresholds, showing the numbers that decided it.
+
+    Quality (eval pass rate) and reliability (success rate) come first: a model that wins
+    on either, while the other wins on neither, is chosen. When they split, there is no
+    clear winner. When both are equivalent, the one at least `cost_savings` cheaper per
+    call wins, else the one at least `latency` seconds faster. Differences under a
+    threshold count as ties.
+    """
+    t = thresholds
+    if a.calls < t.min_calls or b.calls < t.min_calls:
+        return Recommendation(
+            "not enough data",
+            [f"{a.model} has {a.calls} calls, {b.model} has {b.calls}; need at least {t.min_calls} each"],
+        )
+    if a.successes == 0 and b.successes == 0:
+        return Recommendation(
+            "neither", [f"neither model has a successful call ({a.calls} and {b.calls} calls)"]
+        )
+    reasons: list[str] = []
+    wins: dict[str, str | None] = {}
+
+    def judge(dimension: str, winner: str | None, line: str) -> None:
+        wins[dimension] = winner
+        reasons.append(f"{line} -> {winner or 'tie'}")
+
+    if quality_a is None or quality_b is None:
+        reasons.append("quality: no eval suite run by both -> not compared")
+        wins["quality"] = None
+    else:
+        diff = quality_a - quality_b
+        judge(
+            "quality",
+            (a.model if diff > 0 else b.model) if _crosses(diff, t.quality) else None,
+            f"quality: pass rate {_pct(quality_a)} vs {_pct(quality_b)}"
+            f", diff {abs(diff) * 100:.0f} pp (threshold {t.quality * 100:.0f} pp)",
+        )
+    diff = a.success_rate - b.success_rate
+    judge(
+        "reliability",
+        (a.model if diff > 0 else b.model) if _crosses(diff, t.success_rate) else None,
+        f"reliability: success rate {_pct(a.success_rate)} vs {_pct(b.success_rate)}"
+        f", diff {abs(diff) * 100:.0f} pp (threshold {t.success_rate * 100:.0f} pp)",
+    )
+    if a.cost_per_call is None or b.cost_per_call is None:
+        reasons.append("cost: cost per call unknown for one side -> not compared")
+        wins["cost"] = None
+    else:
+        dear, cheap = max(a.cost_per_call, b.cost_per_call), min(a.cost_per_call, b.cost_per_call)
+        savings = (dear - cheap) / dear if dear > 0 else 0.0
+        cheaper = a.model if a.cost_per_call < b.cost_per_call else b.model
+        judge(
+            "cost",
+            cheaper if _crosses(savings, t.cost_savings) else None,
+            f"cost: {_money(a.cost_per_call)} vs {_money(b.cost_per_call)} per call"
+            f", savings {_pct(savings)} (threshold {_pct(t.cost_savings)})",
+        )
+    if a.median_latency is None or b.median_latency is None:
+        reasons.append("speed: no successful call on one side -> not compared")
+        wins["speed"] = None
+    else:
+        diff = a.median_latency - b.median_latency
+        judge(
+            "speed",
+            (b.model if diff > 0 else a.model) if _crosses(diff, t.latency) else None,
+            f"speed: median latency {a.median_latency:.1f} s vs {b.median_latency:.1f} s"
+            f", diff {abs(diff):.1f} s (threshold {t.latency:.1f} s)",
+        )
+    return Recommendation(_decide(a.model, b.model, wins, reasons), reasons)
+
+
+def _decide(a: str, b: str, wins: dict[str, str | None], reasons: list[str]) -> str:
+    """The decision rule over the per-dimension winners; appends the deciding line."""
+    must = {w for w in (wins["quality"], wins["reliability"]) if w}
+    if len(must) == 2:
+        reasons.append("decision: each wins on quality or reliability -> no clear winner")
+        return "no clear winner"
+    if len(must) == 1:
+        (winner,) = must
+        reasons.append(f"decision: better on quality/reliability -> {winner}")
+        return winner
+    for dimension in ("cost", "speed"):
+        if winner := wins[dimension]:
+            reasons.append(f"decision: equivalent quality and reliability, {dimension} -> {winner}")
+            return winner
+    reasons.append("decision: no difference crosses a threshold -> either")
+    return "either"
+
+
+# -- rendering (rich) --------------------------------------------------------------------
+
+
+def _fmt_price(value: float | None) -> str:
+    if value is None:
+        return "?"
+    return "0" if value == 0 else f"{value:g}"
+
+
+def _fmt_context(value: int | None) -> str:
+    if value is None:
+        return "?"
+    return f"{value // 1000}K" if value < 1_000_000 else f"{value / 1e6:g}M"
+
+
+def _fmt_rates(rates: dict[str, float]) -> str:
+    return " ".join(f"{suite} {_pct(rate)}" for suite, rate in sorted(rates.items())) or "-"
+
+
+def catalog_table(cards: list[ModelCard]) -> Any:
+    """The catalog as a rich Table."""
+    from rich.table import Table
+
+    table = Table(title="codecrew model catalog ($ per million tokens)")
+    for column in ("model", "tier", "provider", "context", "$/M in", "$/M out", "source"):
+        table.add_column(column, no_wrap=column == "model")
+    for column in ("success", "median s", "pass rates"):
+        table.add_column(column)
+    for card in cards:
+        m = card.measured
+        table.add_row(
+            card.model,
+            card.tier,
+            card.provider,
+            _fmt_context(card.context_window),
+            _fmt_price(card.input_price),
+            _fmt_price(card.output_price),
+            card.price_source,
+            f"{_pct(m.success_rate)} of {m.calls}" if m else "-",
+            f"{m.median_latency:.1f}" if m and m.median_latency is not None else "-",
+            _fmt_rates(card.pass_rates),
+        )
+    return table
+
+
+def card_text(card: ModelCard) -> str:
+    """One card as plain lines (`models show`)."""
+    lines = [
+        card.model + ("" if card.in_catalog else "  (not in models.yaml)"),
+        f"  provider        {card.provider}",
+        f"  tier            {card.tier}",
+        f"  context window  {_fmt_context(card.context_window)}",
+        f"  price $/M       in {_fmt_price(card.input_price)}, out"
+        f" {_fmt_price(card.output_price)}, cached read {_fmt_price(card.cached_price)}"
+        f"  ({card.price_source})",
+        f"  task types      {', '.join(card.task_types) or '-'}",
+        f"  strengths       {card.strengths or '-'}",
+        "  published       " + (", ".join(f"{k} {v:g}%" for k, v in card.published.items()) or "-"),
+    ]
+    m = card.measured
+    if m is None:
+        lines.append("  measured        no calls recorded")
+    else:
+        lines += [
+            f"  measured        {m.calls} calls, success {_pct(m.success_rate)},"
+            f" median {_fmt_seconds(m.median_latency)}, {_fmt_tps(m.tokens_per_second)}",
+            f"  cost            {_fmt_cost(m.cost_per_call)} per call,"
+            f" {_fmt_cost(m.total_cost)} total; last error {m.last_error_class or '-'}",
+        ]
+    lines.append(f"  eval pass rates {_fmt_rates(card.pass_rates)}")
+    return "\n".join(lines)
+
+
+def _fmt_seconds(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f} s"
+
+
+def _fmt_tps(value: float | None) -> str:
+    return "- tok/s" if value is None else f"{value:.1f} tok/s"
+
+
+def _fmt_cost(value: float | None) -> str:
+    return "?" if value is None else _money(value)
+
+
+def comparison_table(a: ModelStats, b: ModelStats, rates_a: dict, rates_b: dict) -> Any:
+    """Seed 001's comparison report (cost, speed, reliability, quality) as a rich Table."""
+    from rich.table import Table
+
+    table = Table(title="comparison")
+    table.add_column("")
+    table.add_column(a.model)
+    table.add_column(b.model)
+    rows = [
+        ("calls", str(a.calls), str(b.calls)),
+        ("cost per call", _fmt_cost(a.cost_per_call), _fmt_cost(b.cost_per_call)),
+        ("total cost", _fmt_cost(a.total_cost), _fmt_cost(b.total_cost)),
+        ("median latency", _fmt_seconds(a.median_latency), _fmt_seconds(b.median_latency)),
+        ("tokens/s", _fmt_tps(a.tokens_per_second), _fmt_tps(b.tokens_per_second)),
+        ("success rate", _pct(a.success_rate), _pct(b.success_rate)),
+    ]
+    for suite in sorted(rates_a.keys() | rates_b.keys()):
+        rows.append(
+            (
+                f"pass rate {suite}",
+                _pct(rates_a[suite]) if suite in rates_a else "-",
+                _pct(rates_b[suite]) if suite in rates_b else "-",
+            )
+        )
+    for row in rows:
+        table.add_row(*row)
+    return table
+
+
+def empty_stats(model: str) -> ModelStats:
+    """Stats of a model with no recorded calls."""
+    return ModelStats(model, 0, 0, 0.0, None, None, None, None, None, 0, 0, None, None)

@@ -1,0 +1,303 @@
+"""The catalog: models.yaml + genai-prices + history; and recommend()'s decision table."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from inline_snapshot import snapshot
+
+from agents.catalog import (
+    TASK_TYPES,
+    TIERS,
+    CatalogError,
+    Recommendation,
+    Thresholds,
+    card_text,
+    load_catalog,
+    model_card,
+    quality,
+    read_catalog_file,
+    recommend,
+)
+from tools.history import CallRecord, EvalRecord, History, ModelStats
+
+T0 = datetime(2025, 1, 1, tzinfo=UTC)
+
+
+@pytest.fixture
+def history(tmp_path: Path) -> History:
+    return History(tmp_path / "h.sqlite")
+
+
+def test_shipped_catalog_is_valid_and_covers_every_task_type() -> None:
+    cards = read_catalog_file()
+    assert {"anthropic:claude-sonnet-4-5", "openai:gpt-4o", "local:qwen2.5-coder-1.5b"} <= set(cards)
+    assert {t for card in cards.values() for t in card.task_types} == set(TASK_TYPES)
+    assert {card.tier for card in cards.values()} == set(TIERS)
+
+
+def test_genai_prices_win_over_the_catalog() -> None:
+    cards = load_catalog(history=None)
+    # seed 003 says $0.80/$4; genai-prices knows better
+    haiku = cards["anthropic:claude-haiku-4-5"]
+    assert haiku.price_source == "genai-prices"
+    assert (haiku.input_price, haiku.output_price) == (1.0, 5.0)
+    sonnet = cards["anthropic:claude-sonnet-4-5"]  # tiered price: the base tier
+    assert (sonnet.input_price, sonnet.output_price, sonnet.cached_price) == (3.0, 15.0, 0.3)
+    assert sonnet.tier == "workhorse"
+    assert sonnet.published["humaneval"] == 88
+
+
+def test_local_models_cost_nothing() -> None:
+    cards = load_catalog()
+    for model in ("local:qwen2.5-coder-1.5b", "ollama:qwen2.5-coder:14b"):
+        card = cards[model]
+        assert (card.input_price, card.output_price, card.price_source) == (0.0, 0.0, "local")
+    assert cards["local:qwen2.5-coder-1.5b"].published == {"humaneval": 70.7, "mbpp": 69.2}
+
+
+def test_catalog_prices_fill_gaps(tmp_path: Path) -> None:
+    path = tmp_path / "models.yaml"
+    path.write_text(
+        "models:\n"
+        "  acme:coder-9000:\n"
+        "    input_price: 1.5\n    output_price: 2\n    tier: budget\n"
+        "    task_types: [testing]\n    strengths: made up\n"
+    )
+    (card,) = load_catalog(path).values()
+    assert (card.provider, card.input_price, card.output_price) == ("acme", 1.5, 2.0)
+    assert card.price_source == "catalog"
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ("models:\n  a:b:\n    tier: gold\n", "tier 'gold' is not one of"),
+        ("models:\n  a:b:\n    tier: local\n    task_types: [dancing]\n", "unknown task types"),
+        ("models:\n  a:b:\n    tier: local\n    input_price: cheap\n", "input_price must be"),
+        ("models: [1, 2]\n", "top-level `models:` mapping"),
+        ("models: {a: [\n", "not valid YAML"),
+    ],
+)
+def test_malformed_catalog(tmp_path: Path, body: str, message: str) -> None:
+    path = tmp_path / "models.yaml"
+    path.write_text(body)
+    with pytest.raises(CatalogError, match=message):
+        read_catalog_file(path)
+
+
+def test_unknown_models_still_get_a_card() -> None:
+    card = model_card("google:gemini-2.5-pro")
+    assert (card.provider, card.tier, card.in_catalog) == ("google", "unknown", False)
+    assert card.price_source == "genai-prices"
+    assert card.input_price is not None
+    free = model_card("openrouter:meta-llama/llama-3.3-8b-instruct:free")
+    assert (free.input_price, free.price_source) == (0.0, "free")
+    nothing = model_card("acme:coder-9000")
+    assert (nothing.provider, nothing.input_price, nothing.price_source) == (
+        "acme",
+        None,
+        "unknown",
+    )
+    assert model_card("ollama:mystery:7b").tier == "local"
+
+
+def test_measured_figures_come_from_the_history(history: History) -> None:
+    for i, outcome in enumerate(["ok", "ok", "error"]):
+        history.record_call(
+            CallRecord("openai:gpt-4o", "generator", None, T0, 2.0 + i, 1, 10, 10, 0.01, outcome,
+                       None if outcome == "ok" else "timeout")
+        )  # fmt: skip
+    history.record_call(
+        CallRecord("openai:gpt-4o", "probe", None, T0, 0.1, 1, 1, 1, None, "ok", None,
+                   source="probe")
+    )  # fmt: skip
+    history.record_call(CallRecord("acme:new", "generator", None, T0, 1, 1, 1, 1, None, "ok", None))
+    history.record_eval(
+        EvalRecord("r1", "humaneval", "openai:gpt-4o", "generator", "c1", True, "", 1, 1, 1,
+                   None, False, None, T0)
+    )  # fmt: skip
+    cards = load_catalog(history=history)
+    gpt = cards["openai:gpt-4o"]
+    assert gpt.measured is not None
+    assert (gpt.measured.calls, gpt.measured.success_rate) == (3, pytest.approx(2 / 3))  # no probe
+    assert gpt.pass_rates == {"humaneval": 1.0}
+    assert cards["acme:new"].in_catalog is False  # measured models join the catalog
+    assert model_card("openai:gpt-4o", history).measured == gpt.measured
+    assert "3 calls, success 67%" in card_text(gpt)
+
+
+def test_quality_over_common_suites() -> None:
+    assert quality({"a": 0.5, "b": 1.0}, {"a", "b"}) == 0.75
+    assert quality({"a": 0.5}, set()) is None
+
+
+def stats(
+    model: str,
+    *,
+    calls: int = 20,
+    success_rate: float = 1.0,
+    median: float | None = 5.0,
+    cost: float | None = 0.01,
+) -> ModelStats:
+    return ModelStats(
+        model=model,
+        calls=calls,
+        successes=round(calls * success_rate),
+        success_rate=success_rate,
+        median_latency=median,
+        mean_latency=median,
+        tokens_per_second=None,
+        total_cost=None if cost is None else cost * calls,
+        cost_per_call=cost,
+        input_tokens=0,
+        output_tokens=0,
+        last_error_class=None,
+        last_used=None,
+    )
+
+
+CASES = {
+    "not enough data": (stats("a", calls=3), stats("b"), None, None),
+    "quality wins": (stats("a"), stats("b", cost=0.001), 0.80, 0.65),
+    "quality under threshold, cost decides": (stats("a"), stats("b", cost=0.004), 0.80, 0.75),
+    "reliability wins": (stats("a", success_rate=0.9), stats("b"), None, None),
+    "quality vs reliability split": (stats("a", success_rate=0.8), stats("b"), 0.9, 0.6),
+    "cost savings just under 50%": (stats("a", cost=0.0051), stats("b", cost=0.01), None, None),
+    "exactly at the threshold (0.75 - 0.7)": (
+        stats("a", success_rate=0.75),
+        stats("b", success_rate=0.7),
+        None,
+        None,
+    ),
+    "speed decides when costs tie": (
+        stats("a", median=8.0),
+        stats("b", median=5.5),
+        0.7,
+        0.7,
+    ),
+    "nothing crosses a threshold": (
+        stats("a", success_rate=0.97, median=6.0),
+        stats("b", median=5.0),
+        0.7,
+        0.65,
+    ),
+    "unknown cost and no successes": (
+        stats("a", cost=None, median=None, success_rate=0.0),
+        stats("b", cost=None, median=None, success_rate=0.0),
+        None,
+        None,
+    ),
+}
+
+
+def test_recommend_decision_table() -> None:
+    results = {name: recommend(a, b, quality_a=qa, quality_b=qb) for name, (a, b, qa, qb) in CASES.items()}
+    assert results == snapshot(
+        {
+            "not enough data": Recommendation(
+                choice="not enough data", reasons=["a has 3 calls, b has 20; need at least 5 each"]
+            ),
+            "quality wins": Recommendation(
+                choice="a",
+                reasons=[
+                    "quality: pass rate 80% vs 65%, diff 15 pp (threshold 10 pp) -> a",
+                    "reliability: success rate 100% vs 100%, diff 0 pp (threshold 5 pp) -> tie",
+                    "cost: $0.0100 vs $0.0010 per call, savings 90% (threshold 50%) -> b",
+                    "speed: median latency 5.0 s vs 5.0 s, diff 0.0 s (threshold 2.0 s) -> tie",
+                    "decision: better on quality/reliability -> a",
+                ],
+            ),
+            "quality under threshold, cost decides": Recommendation(
+                choice="b",
+                reasons=[
+                    "quality: pass rate 80% vs 75%, diff 5 pp (threshold 10 pp) -> tie",
+                    "reliability: success rate 100% vs 100%, diff 0 pp (threshold 5 pp) -> tie",
+                    "cost: $0.0100 vs $0.0040 per call, savings 60% (threshold 50%) -> b",
+                    "speed: median latency 5.0 s vs 5.0 s, diff 0.0 s (threshold 2.0 s) -> tie",
+                    "decision: equivalent quality and reliability, cost -> b",
+                ],
+            ),
+            "reliability wins": Recommendation(
+                choice="b",
+                reasons=[
+                    "quality: no eval suite run by both -> not compared",
+                    "reliability: success rate 90% vs 100%, diff 10 pp (threshold 5 pp) -> b",
+                    "cost: $0.0100 vs $0.0100 per call, savings 0% (threshold 50%) -> tie",
+                    "speed: median latency 5.0 s vs 5.0 s, diff 0.0 s (threshold 2.0 s) -> tie",
+                    "decision: better on quality/reliability -> b",
+                ],
+            ),
+            "quality vs reliability split": Recommendation(
+                choice="no clear winner",
+                reasons=[
+                    "quality: pass rate 90% vs 60%, diff 30 pp (threshold 10 pp) -> a",
+                    "reliability: success rate 80% vs 100%, diff 20 pp (threshold 5 pp) -> b",
+                    "cost: $0.0100 vs $0.0100 per call, savings 0% (threshold 50%) -> tie",
+                    "speed: median latency 5.0 s vs 5.0 s, diff 0.0 s (threshold 2.0 s) -> tie",
+                    "decision: each wins on quality or reliability -> no clear winner",
+                ],
+            ),
+            "cost savings just under 50%": Recommendation(
+                choice="either",
+                reasons=[
+                    "quality: no eval suite run by both -> not compared",
+                    "reliability: success rate 100% vs 100%, diff 0 pp (threshold 5 pp) -> tie",
+                    "cost: $0.0051 vs $0.0100 per call, savings 49% (threshold 50%) -> tie",
+                    "speed: median latency 5.0 s vs 5.0 s, diff 0.0 s (threshold 2.0 s) -> tie",
+                    "decision: no difference crosses a threshold -> either",
+                ],
+            ),
+            "exactly at the threshold (0.75 - 0.7)": Recommendation(
+                choice="a",
+                reasons=[
+                    "quality: no eval suite run by both -> not compared",
+                    "reliability: success rate 75% vs 70%, diff 5 pp (threshold 5 pp) -> a",
+                    "cost: $0.0100 vs $0.0100 per call, savings 0% (threshold 50%) -> tie",
+                    "speed: median latency 5.0 s vs 5.0 s, diff 0.0 s (threshold 2.0 s) -> tie",
+                    "decision: better on quality/reliability -> a",
+                ],
+            ),
+            "speed decides when costs tie": Recommendation(
+                choice="b",
+                reasons=[
+                    "quality: pass rate 70% vs 70%, diff 0 pp (threshold 10 pp) -> tie",
+                    "reliability: success rate 100% vs 100%, diff 0 pp (threshold 5 pp) -> tie",
+                    "cost: $0.0100 vs $0.0100 per call, savings 0% (threshold 50%) -> tie",
+                    "speed: median latency 8.0 s vs 5.5 s, diff 2.5 s (threshold 2.0 s) -> b",
+                    "decision: equivalent quality and reliability, speed -> b",
+                ],
+            ),
+            "nothing crosses a threshold": Recommendation(
+                choice="either",
+                reasons=[
+                    "quality: pass rate 70% vs 65%, diff 5 pp (threshold 10 pp) -> tie",
+                    "reliability: success rate 97% vs 100%, diff 3 pp (threshold 5 pp) -> tie",
+                    "cost: $0.0100 vs $0.0100 per call, savings 0% (threshold 50%) -> tie",
+                    "speed: median latency 6.0 s vs 5.0 s, diff 1.0 s (threshold 2.0 s) -> tie",
+                    "decision: no difference crosses a threshold -> either",
+                ],
+            ),
+            "unknown cost and no successes": Recommendation(
+                choice="neither", reasons=["neither model has a successful call (20 and 20 calls)"]
+            ),
+        }
+    )
+
+
+def test_recommend_thresholds_are_parameters() -> None:
+    a, b = stats("a", calls=2), stats("b", calls=2, median=1.0)
+    assert recommend(a, b, thresholds=Thresholds(min_calls=2)) == Recommendation(
+        choice="b",
+        reasons=snapshot(
+            [
+                "quality: no eval suite run by both -> not compared",
+                "reliability: success rate 100% vs 100%, diff 0 pp (threshold 5 pp) -> tie",
+                "cost: $0.0100 vs $0.0100 per call, savings 0% (threshold 50%) -> tie",
+                "speed: median latency 5.0 s vs 1.0 s, diff 4.0 s (threshold 2.0 s) -> b",
+                "decision: equivalent quality and reliability, speed -> b",
+            ]
+        ),
+    )
