@@ -123,8 +123,7 @@ async def generate_code(ctx: RunContext[PipelineState], spec: str) -> str:
     rewrites = f" after {generation.rewrites} rewrites" if generation.rewrites else ""
     state.reporter.done(role, f"wrote {len(generation.text):,} characters{rewrites}")
     return (
-        f"Generated {len(generation.text):,} characters of complete code{rewrites}. "
-        "Call extract_files next."
+        f"Generated {len(generation.text):,} characters of complete code{rewrites}. Call extract_files next."
     )
 
 

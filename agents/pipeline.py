@@ -21,6 +21,7 @@ from agents.progress import Reporter
 from tools.errors import classify_error, describe_error
 
 ANSWER_FILE = "answer.md"  # the generator's raw answer, kept next to the files
+EMPTY_PROMPT = 'the prompt is empty: say what to build, e.g. python -m agents.run "build tetris"'
 
 
 def usage_limits(settings: Settings) -> UsageLimits:
@@ -41,7 +42,7 @@ async def run_pipeline(
     """Run the whole pipeline for `request`; write files and manifest.json into `out_dir`."""
     request = request.strip()
     if not request:
-        raise ConfigError('the prompt is empty: say what to build, e.g. python -m agents.run "build tetris"')
+        raise ConfigError(EMPTY_PROMPT)
     if not force and out_dir.exists() and any(out_dir.iterdir()):
         raise ConfigError(f"{out_dir} is not empty: pass --force to overwrite, or choose another --out")
     models = {role: build_model(settings.model_for(role), settings) for role in ROLE_VARS}

@@ -91,13 +91,15 @@ def main(
 ) -> None:
     """Build what PROMPT asks for with a coordinator, a code generator and a code extractor."""
     from agents.local import stop_all_servers
-    from agents.pipeline import run_pipeline
+    from agents.pipeline import EMPTY_PROMPT, run_pipeline
     from agents.preflight import check_ollama, choose_models
+    from agents.tracing import configure_tracing
 
+    configure_tracing()
     reporter = RichReporter(console)
     try:
         if not prompt.strip():
-            raise ConfigError('the prompt is empty: say what to build, e.g. python -m agents.run "build tetris"')
+            raise ConfigError(EMPTY_PROMPT)
         settings = Settings.load(coordinator=coordinator, generator=generator, extractor=extractor)
         settings, note = choose_models(settings)
         if note:

@@ -99,3 +99,26 @@ def classify_error(exc: BaseException) -> ErrorClass:
     if getattr(exc, "error_class", None) in ErrorClass.__members__:
         return ErrorClass(exc.error_class)  # our own errors say what they are
     return ErrorClass.unknown
+
+
+_HINTS: dict[ErrorClass, str] = {
+    ErrorClass.rate_limited: "rate limited: wait and retry, or use another model",
+    ErrorClass.not_found: "model not found: check its name (python -m agents.models discover)",
+    ErrorClass.auth: "the API key was refused: check the key in .env",
+    ErrorClass.no_tool_support: "this model does not support tool calls: use it as the generator only",
+    ErrorClass.timeout: "the model did not answer in time",
+    ErrorClass.connection_refused: "the model server is not reachable",
+    ErrorClass.usage_limit: "the run hit its usage limit (CODECREW_REQUEST_LIMIT / CODECREW_COST_LIMIT)",
+}
+
+
+def describe_error(exc: BaseException) -> str:
+    """One line for a user: what failed and, where we know, what to do."""
+    if isinstance(exc, BaseExceptionGroup):
+        return "; ".join(describe_error(e) for e in exc.exceptions)
+    error_class = classify_error(exc)
+    text = " ".join(str(exc).split())
+    if isinstance(exc, ai_exc.ModelAPIError):
+        detail = f"{exc.model_name}: {_HINTS.get(error_class, error_class.value)}"
+        return f"{detail} ({text[:200]})" if text else detail
+    return text[:400] or f"{type(exc).__name__} ({error_class.value})"

