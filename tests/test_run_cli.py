@@ -1,0 +1,143 @@
+"""The agents.run CLI: every bad input ends in one clear line and a non-zero exit."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from agents.run import EXIT_CONFIG, EXIT_FAILED, app
+
+ROLE_VARS = ("COORDINATOR_MODEL", "CODE_GENERATOR_MODEL", "CODE_EXTRACTOR_MODEL")
+
+
+@pytest.fixture(autouse=True)
+def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """No .env, no keys, no model variables from the developer's machine."""
+    monkeypatch.chdir(tmp_path)
+    for var in (*ROLE_VARS, "OPENAI_API_KEY", "OPENROUTER_API_KEY", "OLLAMA_BASE_URL", "OLLAMA_HOST"):
+        monkeypatch.delenv(var, raising=False)
+
+
+def run(*args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(app, list(args))
+    return result.exit_code, result.output
+
+
+def error_lines(output: str) -> list[str]:
+    return [line for line in output.splitlines() if line.startswith("error:")]
+
+
+def all_roles(monkeypatch: pytest.MonkeyPatch, spec: str) -> None:
+    for var in ROLE_VARS:
+        monkeypatch.setenv(var, spec)
+
+
+def test_model_string_test_runs_the_flow_and_ends_with_no_code(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    all_roles(monkeypatch, "test")
+    code, output = run("build tetris", "--out", str(tmp_path / "out"))
+
+    assert code == EXIT_FAILED
+    assert error_lines(output) == ["error: no code in the answer of test after 3 tries"]
+    assert "Traceback" not in output
+    manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
+    assert manifest["status"] == "error" and manifest["agents"]["generator"]["requests"] == 3
+
+
+def test_json_prints_the_manifest(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    all_roles(monkeypatch, "test")
+    code, output = run("build tetris", "--out", str(tmp_path / "out"), "--json")
+    start = output.index("{")
+    manifest = json.loads(output[start : output.rindex("}") + 1])
+    assert code == EXIT_FAILED and manifest["error_class"] == "no_code"
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["  "], 'error: the prompt is empty: say what to build, e.g. python -m agents.run "build tetris"'),
+        (
+            ["build tetris", "--generator", "nonsense"],
+            "error: unknown model string 'nonsense': use provider:model, e.g. ollama:qwen2.5-coder:14b, "
+            "openai:gpt-4o, openrouter:deepseek/deepseek-chat, local:qwen2.5-coder-1.5b",
+        ),
+        (
+            ["build tetris", "--generator", "openai:gpt-4o"],
+            "error: missing API key for 'openai:gpt-4o': set OPENAI_API_KEY in the environment or in .env",
+        ),
+        (
+            ["build tetris", "--generator", "local:unknown-size"],
+            "error: unknown local model 'local:unknown-size': use local:qwen2.5-coder-1.5b or "
+            "local:qwen2.5-coder-0.5b",
+        ),
+    ],
+)
+def test_bad_input_is_one_line(monkeypatch: pytest.MonkeyPatch, args: list[str], expected: str) -> None:
+    all_roles(monkeypatch, "test")
+    code, output = run(*args)
+    assert code == EXIT_CONFIG
+    assert error_lines(output) == [expected]
+
+
+def test_ollama_not_running_says_how_to_start_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OLLAMA_BASE_URL", "http://127.0.0.1:9/v1")  # nothing listens on port 9
+    monkeypatch.setenv("CODE_GENERATOR_MODEL", "ollama:qwen2.5-coder:14b")
+    code, output = run("build tetris")
+    assert code == EXIT_CONFIG
+    [line] = error_lines(output)
+    assert line.startswith("error: Ollama is not reachable at http://127.0.0.1:9: start it with `ollama serve`")
+    assert "ollama pull qwen2.5-coder:14b" in line and "ollama pull llama3.1:8b-instruct-q8_0" in line
+
+
+@pytest.fixture
+def fake_ollama() -> Iterator[str]:
+    """An Ollama look-alike on loopback that has pulled one model."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+            body = json.dumps({"models": [{"model": "llama3.1:8b-instruct-q8_0", "name": "llama3.1"}]})
+            self.send_response(200 if self.path == "/api/tags" else 404)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            self.wfile.write(body.encode())
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+
+
+def test_model_not_pulled_says_which_pull(monkeypatch: pytest.MonkeyPatch, fake_ollama: str) -> None:
+    monkeypatch.setenv("OLLAMA_BASE_URL", fake_ollama)  # without /v1: accepted too
+    code, output = run("build tetris")
+    assert code == EXIT_CONFIG
+    assert error_lines(output) == ["error: Ollama has not pulled qwen2.5-coder:14b: run `ollama pull qwen2.5-coder:14b`"]
+
+
+def test_usage_limit_is_reported(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    all_roles(monkeypatch, "test")
+    monkeypatch.setenv("CODECREW_REQUEST_LIMIT", "2")
+    code, output = run("build tetris", "--out", str(tmp_path / "out"))
+    assert code == EXIT_FAILED
+    [line] = error_lines(output)
+    assert "request_limit of 2" in line
+
+
+def test_existing_output_is_not_overwritten(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    all_roles(monkeypatch, "test")
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "index.html").write_text("mine")
+    code, output = run("build tetris", "--out", str(tmp_path / "out"))
+    assert code == EXIT_CONFIG
+    assert error_lines(output) == [f"error: {tmp_path / 'out'} is not empty: pass --force to overwrite, or choose another --out"]
+    assert (tmp_path / "out" / "index.html").read_text() == "mine"
