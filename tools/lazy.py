@@ -1,0 +1,416 @@
+"""Spot lazy code: placeholders where a model left code out instead of writing it.
+
+Models that tire of a long file write `// ... rest of the code`, `/* remaining styles */`,
+`# TODO: implement` or a bare `...` body and call the answer complete. This module finds
+those lines so the generator can be told exactly what to rewrite.
+
+Only comments and bare `...` lines are judged, never strings or code, so `[...board]`,
+`const rest = ...`, "REST API" or a normal `// TODO: handle wrap-around` are not flagged.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+from tools.extract import ExtractedFile, guess_language, language_of_name
+
+
+@dataclass(frozen=True)
+class Placeholder:
+    """One line where code was left out."""
+
+    line: int  # 1-based
+    text: str  # the line, stripped
+    kind: str  # rest-of-code, omitted-for-brevity, todo-implement, ellipsis-body, ...
+    file: str | None = None  # set by lazy_verdict for a list of files
+
+
+@dataclass(frozen=True)
+class LazyVerdict:
+    """Whether code is complete, and the placeholders that say it is not."""
+
+    lazy: bool
+    placeholders: list[Placeholder]
+
+    def reason(self) -> str:
+        """One line a model can act on."""
+        if not self.placeholders:
+            return "no placeholders: the code looks complete"
+        first = self.placeholders[0]
+        where = f"{first.file} line {first.line}" if first.file else f"line {first.line}"
+        text = first.text if len(first.text) <= 70 else first.text[:67] + "..."
+        more = len(self.placeholders) - 1
+        others = f" (and {more} more placeholder{'s' if more > 1 else ''})" if more else ""
+        return f"placeholder at {where}: '{text}'{others} — write the complete code with nothing left out"
+
+
+# --- reading comments ----------------------------------------------------------------------
+
+_HASH = {"python", "shell", "yaml", "toml", "ruby", "r", "dockerfile", "makefile", "dotenv", "ini"}
+_MARKUP = {"html", "xml", "svg", "vue", "svelte", "markdown", "php"}
+_SKIPPED = {"markdown", "text", "diff"}  # prose and patches: "..." there is not code
+
+
+@dataclass(frozen=True)
+class _Syntax:
+    line_comments: tuple[str, ...]  # markers that comment out the rest of the line
+    blocks: tuple[tuple[str, str], ...]  # (open, close) comment pairs
+    quotes: str  # string delimiters to skip
+    multiline_quotes: tuple[str, ...]  # delimiters whose strings may span lines
+
+
+def _syntax(language: str | None) -> _Syntax:
+    c_blocks = (("/*", "*/"),)
+    if language == "python":
+        return _Syntax(("#",), (), "'\"", ('"""', "'''"))
+    if language in _HASH:
+        return _Syntax(("#",) + ((";",) if language == "ini" else ()), (), "'\"", ())
+    if language == "sql":
+        return _Syntax(("--",), c_blocks, "'", ())
+    if language in ("css", "scss", "sass", "less"):
+        # `//` is not CSS, but models write it there too, and a URL lives in quotes or url()
+        return _Syntax(("//",), c_blocks, "'\"", ())
+    if language in _MARKUP:
+        # Apostrophes in page text are not quotes, so only "..." strings are skipped.
+        return _Syntax(("//",), (("<!--", "-->"), *c_blocks), '"', ())
+    if language is None:
+        return _Syntax(("//", "#"), (("<!--", "-->"), *c_blocks), "'\"`", ("`",))
+    return _Syntax(("//",), c_blocks, "'\"`", ("`",))  # JavaScript and its C-like kin
+
+
+@dataclass(frozen=True)
+class _Scanned:
+    number: int  # 1-based
+    line: str  # the line as written (without its line ending)
+    raw: str  # the line, stripped
+    comment: str  # the comment text on the line (block-comment parts included)
+    code: str  # what is left outside comments and strings
+    comment_kind: str  # "line", "block" (/* */), "markup" (<!-- -->) or ""
+
+
+def _scan(code: str, language: str | None) -> Iterator[_Scanned]:
+    """Split each line into comment text and code, skipping strings; state spans lines."""
+    syntax = _syntax(language)
+    closing: str | None = None  # the end of the block comment or string we are inside
+    in_string = False
+    for number, raw in enumerate(code.split("\n"), 1):
+        line = raw.removesuffix("\r")
+        comment: list[str] = []
+        outside: list[str] = []
+        kind = ""
+        i = 0
+        while i < len(line):
+            if closing:
+                end = line.find(closing, i)
+                stop = len(line) if end < 0 else end
+                if not in_string:
+                    comment.append(line[i:stop])
+                if end < 0:
+                    break
+                i, closing, in_string = end + len(closing), None, False
+                continue
+            opened = next((pair for pair in syntax.blocks if line.startswith(pair[0], i)), None)
+            if opened:
+                closing, kind = opened[1], "markup" if opened[0] == "<!--" else "block"
+                i += len(opened[0])
+                continue
+            marker = next((m for m in syntax.line_comments if line.startswith(m, i)), None)
+            if marker:
+                comment.append(line[i + len(marker) :])
+                kind = kind or "line"
+                break
+            triple = next((q for q in syntax.multiline_quotes if line.startswith(q, i)), None)
+            if triple:
+                closing, in_string = triple, True
+                i += len(triple)
+                continue
+            char = line[i]
+            if char in syntax.quotes:
+                end = _string_end(line, i + 1, char)
+                if end < 0:
+                    break  # an unclosed quote: the rest of the line is a string
+                i = end + 1
+                continue
+            outside.append(char)
+            i += 1
+        yield _Scanned(number, line, line.strip(), " ".join(comment).strip(), "".join(outside), kind)
+
+
+def _string_end(line: str, start: int, quote: str) -> int:
+    i = start
+    while i < len(line):
+        if line[i] == "\\":
+            i += 2
+            continue
+        if line[i] == quote:
+            return i
+        i += 1
+    return -1
+
+
+# --- what a placeholder says ---------------------------------------------------------------
+
+# A placeholder phrase ends its comment, or is followed by words that say "left out".
+_END = (
+    r"(?=\s*(?:$|[.…,;:)(\]\-—–*/>]|here\b|goes\b|go\b|remains?\b|stays?\b|is\b|are\b|as\b|"
+    r"unchanged\b|same\b|omitted\b|removed\b|would\b|will\b|should\b|continues?\b|follows?\b|"
+    r"etc\b|and\s+so\s+on\b|for\s+brevity\b))"
+)
+# Words that only ever mean "the code": "// rest of the code" is never a section heading.
+_GENERIC = r"(?:code|script|file|implementation|program|source|js|javascript|typescript|python)"
+_GENERIC_MARKUP = r"(?:markup|html|styles?|css|content)"
+# Words a real comment may use as a heading ("// Other functions", "<!-- More buttons -->").
+_SPECIFIC = (
+    r"(?:functions?|methods?|logic|game(?:\s+logic)?|class(?:es)?|components?|module|functionality|"
+    r"features?|helpers?|handlers?|event\s+(?:handlers|listeners)|setup|loop|utilities|utils|"
+    r"app|application)"
+)
+_SPECIFIC_MARKUP = r"(?:elements|sections|fields|inputs|options|items|cards|buttons|tags|rules|rows)"
+_ARTICLE = r"(?:the\s+|your\s+|my\s+|this\s+)?"
+
+
+@dataclass(frozen=True)
+class _Rule:
+    kind: str
+    pattern: re.Pattern[str]
+    strong: bool  # weak rules flag a comment only where no code follows it
+    markup_only: bool = False  # only in <!-- --> and /* */ comments
+
+
+_RULES = [
+    _Rule(
+        "rest-of-code",
+        re.compile(
+            rf"\brest\s+of\s+{_ARTICLE}(?:[\w-]+\s+){{0,2}}?{_GENERIC}{_END}"
+            rf"|\bremaining\s+{_GENERIC}{_END}|\bfill\s+in\s+the\s+rest\b"
+            r"|^(?:\.\.\.)?\s*(?:and\s+)?(?:the\s+)?rest\b\W*$"
+        ),
+        strong=True,
+    ),
+    _Rule(
+        "remaining-markup",
+        re.compile(rf"\b(?:rest\s+of|remaining)\s+{_ARTICLE}(?:[\w-]+\s+)?{_GENERIC_MARKUP}{_END}"),
+        strong=True,
+    ),
+    _Rule(
+        "omitted-for-brevity",
+        re.compile(
+            r"\b(?:for|to\s+save)\s+(?:brevity|space|simplicity|length)\b|\bbrevity\b"
+            r"|\b(?:omitted|removed|truncated|elided|snipped|not\s+shown|abbreviated)\s+(?:here|for)\b"
+            rf"|\b(?:{_GENERIC}|{_SPECIFIC}|{_GENERIC_MARKUP})\s+(?:\w+\s+)?"
+            r"(?:omitted|elided|snipped|not\s+shown|truncated)\b"
+            r"|\((?:omitted|removed|snipped|truncated|abbreviated)\)"
+        ),
+        strong=True,
+    ),
+    _Rule(
+        "todo-implement",
+        re.compile(
+            r"\b(?:todo|fixme|xxx)\b\W*(?:\w+\s+)?(?:implement|fill\s+in|fill\s+this|"
+            r"write\s+(?:the|this)|add\s+(?:the\s+|your\s+)?(?:code|logic|implementation)|"
+            r"complete\s+(?:this|the)|finish)"
+            r"|\b(?:your|add|insert|put|write)\s+(?:[\w-]+\s+){0,2}?(?:code|logic|implementation|"
+            r"styles?|markup|content)\s+(?:goes\s+)?here\b"
+            r"|\b(?:code|logic|implementation|styles?)\s+goes\s+here\b"
+            r"|\bimplement(?:ation)?\s+(?:this|here|me|later)\b|\bimplement\b.*\bhere\b"
+            r"|\bto\s+be\s+implemented\b|\bnot\s+(?:yet\s+)?implemented\b"
+        ),
+        strong=True,
+    ),
+    _Rule(
+        "same-as-before",
+        re.compile(
+            r"\b(?:same|unchanged|identical)\s+as\s+(?:before|above|previous(?:ly)?|earlier|"
+            r"the\s+previous|in\s+the\s+previous|the\s+original|original)\b"
+            rf"|\b(?:{_GENERIC}|{_SPECIFIC}|{_GENERIC_MARKUP}|rest|everything(?:\s+else)?|this\s+part)"
+            r"\b.{0,30}\b(?:remains?|stays?|is|are|kept)\s+(?:the\s+)?(?:same|unchanged|as[- ]is)\b"
+            r"|\((?:unchanged|same\s+as\s+before|no\s+changes?)\)|^(?:\.\.\.)?\s*unchanged\W*$"
+        ),
+        strong=True,
+    ),
+    _Rule(
+        "existing-code",
+        re.compile(rf"\b(?:existing|previous|original|prior)\s+(?:{_GENERIC}|{_GENERIC_MARKUP}){_END}"),
+        strong=True,
+    ),
+    _Rule(
+        "rest-of-code",
+        re.compile(
+            rf"\b(?:rest\s+of|remaining|other|more|additional)\s+{_ARTICLE}(?:[\w-]+\s+)?{_SPECIFIC}{_END}"
+        ),
+        strong=False,
+    ),
+    _Rule(
+        "remaining-markup",
+        re.compile(
+            rf"\b(?:rest\s+of|remaining|other|more|additional)\s+{_ARTICLE}(?:[\w-]+\s+)?"
+            rf"{_SPECIFIC_MARKUP}{_END}"
+        ),
+        strong=False,
+        markup_only=True,
+    ),
+    _Rule(
+        "existing-code",
+        re.compile(
+            rf"\b(?:existing|previous|original|prior)\s+{_SPECIFIC}{_END}"
+            rf"|\bkeep\s+(?:the\s+)?(?:existing|previous|original|other)\s+(?:[\w-]+\s+)?{_SPECIFIC}"
+        ),
+        strong=False,
+    ),
+    _Rule(
+        "same-as-before",
+        re.compile(r"\b(?:is|are|remains?|stays?)\s+(?:the\s+same|unchanged)\W*$"),
+        strong=False,
+    ),
+    _Rule("ellipsis-body", re.compile(r"^(?:(?:\.{3,}\s*)+|etc\.?|and\s+so\s+on\.?)$"), strong=True),
+    # "// ... piece definitions": the code it names is not there.
+    _Rule("ellipsis-comment", re.compile(r"^\.{3}"), strong=False),
+]
+# Words that turn a weak phrase into a sure one: "// other methods ..." / "here" / "unchanged".
+_BARE_ELLIPSIS = re.compile(r"^(?:\.{3}|…)[;,]?$")
+_LEFT_OUT = re.compile(
+    r"\.\.\.|\b(?:here|goes|omitted|unchanged|same|etc|not\s+shown|as\s+before|remains?|stays?|"
+    r"continues?|follows?)\b"
+)
+
+
+def _comment_kind(comment: str, where: str) -> tuple[str, bool] | None:
+    """(kind, strong) when a comment is a placeholder, else None."""
+    text = re.sub(r"^[\s*#/!-]+", "", comment).strip().lower()  # JSDoc stars, extra slashes
+    text = text.replace("…", "...")
+    if not text:
+        return None
+    for rule in _RULES:
+        if rule.markup_only and where not in ("markup", "block"):
+            continue
+        if rule.pattern.search(text):
+            return rule.kind, rule.strong or bool(_LEFT_OUT.search(text.removeprefix("...")))
+    return None
+
+
+def _nothing_follows(lines: list[_Scanned], index: int) -> bool:
+    """True when no code follows the comment on line `index` in its block.
+
+    A placeholder stands where code should be, so what comes next closes the block, is
+    outdented, or is another comment; a section heading is followed by its code.
+    """
+    later = next((item for item in lines[index + 1 :] if item.raw), None)
+    if later is None or (later.comment and not later.code.strip()):
+        return True
+    closes = later.raw.startswith(("}", "]", ")", "</", "end", "?>"))
+    return closes or _indent(later.line) < _indent(lines[index].line)
+
+
+# --- Python stubs: `...` as the body of a Protocol or abstract method is not lazy ---------------
+
+_STUB_DECORATORS = re.compile(r"^\s*@(?:\w+\.)*(?:abstract\w*|overload)\b")
+_ABSTRACT_CLASS = re.compile(r"^\s*class\s+\w+\s*(?:\[.*\])?\(.*\b(?:Protocol|ABC|ABCMeta|Interface)\b")
+
+
+def _indent(line: str) -> int:
+    return len(line) - len(line.lstrip())
+
+
+def _is_python_stub(lines: list[str], index: int) -> bool:
+    """True when the `...` on line `index` is a class body, an abstract or Protocol method."""
+    line = lines[index]
+    header = index
+    if not re.match(r"^\s*(?:async\s+)?def\s", line):  # `...` alone: find the block it is in
+        header = next(
+            (
+                j
+                for j in range(index - 1, -1, -1)
+                if lines[j].strip() and not lines[j].lstrip().startswith("#")
+                if _indent(lines[j]) < _indent(line)
+            ),
+            -1,
+        )
+        if header < 0:
+            return False
+        if lines[header].lstrip().startswith((")", "]")):
+            # a signature over several lines ends in "):" at the def's own indent
+            header = next(
+                (j for j in range(header - 1, -1, -1) if _indent(lines[j]) <= _indent(lines[header])),
+                header,
+            )
+    text = lines[header]
+    if re.match(r"^\s*class\s", text):
+        return True
+    if not re.match(r"^\s*(?:async\s+)?def\s", text):
+        return False
+    above = header - 1
+    while above >= 0 and lines[above].strip().startswith("@"):
+        if _STUB_DECORATORS.match(lines[above]):
+            return True
+        above -= 1
+    owner = next(
+        (j for j in range(header - 1, -1, -1) if lines[j].strip() and _indent(lines[j]) < _indent(text)),
+        -1,
+    )
+    return owner >= 0 and bool(_ABSTRACT_CLASS.match(lines[owner]))
+
+
+# --- the API -----------------------------------------------------------------------------------
+
+
+def find_placeholders(code: str, language: str | None = None) -> list[Placeholder]:
+    """Every line of `code` that stands for code left out."""
+    if language in _SKIPPED:
+        return []
+    scanned = list(_scan(code, language))
+    lines = [item.line for item in scanned]
+    found: list[Placeholder] = []
+    for index, item in enumerate(scanned):
+        kind = None
+        bare = item.code.strip()
+        if item.comment:
+            previous = scanned[index - 1] if index else None
+            judged = _comment_kind(item.comment, item.comment_kind)
+            if judged and judged[0] == "ellipsis-comment" and previous and previous.comment:
+                judged = None  # "// ...and then we draw" goes on from the comment above
+            if judged and (judged[1] or (not bare and _nothing_follows(scanned, index))):
+                kind = judged[0]
+        if kind is None and _is_bare_ellipsis(bare, lines, index, language):
+            kind = "ellipsis-body"
+        if kind is None and not item.comment and not re.search(r"[\"'`]", item.raw):
+            kind = _bracketed_kind(item.raw)
+        if kind:
+            found.append(Placeholder(item.number, item.raw, kind))
+    return found
+
+
+def _is_bare_ellipsis(bare: str, lines: list[str], index: int, language: str | None) -> bool:
+    """`...` standing alone where code should be (or `def f(): ...` outside a stub)."""
+    if language in (None, "python") and re.match(r"^(?:async\s+)?def\s.*:\s*\.\.\.$", bare):
+        return not _is_python_stub(lines, index)
+    if not _BARE_ELLIPSIS.match(bare):
+        return False
+    return not (language in (None, "python") and _is_python_stub(lines, index))
+
+
+_BRACKETED = re.compile(r"^[\[(<{]\s*(?:\.\.\.|…)?\s*(.*?)\s*(?:\.\.\.|…)?\s*[\])>}]$")
+
+
+def _bracketed_kind(line: str) -> str | None:
+    """`[... rest of the code ...]` or `(remaining functions)`: a placeholder outside a comment."""
+    match = _BRACKETED.match(line.strip())
+    if not match or not match.group(1) or re.search(r"[=;(){}<>]", match.group(1)):
+        return None
+    judged = _comment_kind(match.group(1), "markup")
+    return judged[0] if judged else None
+
+
+def lazy_verdict(code_or_files: str | Sequence[ExtractedFile]) -> LazyVerdict:
+    """Is the code (one text, or the extracted files) complete?"""
+    if isinstance(code_or_files, str):
+        language = guess_language(code_or_files)
+        placeholders = find_placeholders(code_or_files, language if language != "text" else None)
+    else:
+        placeholders = [
+            Placeholder(p.line, p.text, p.kind, file.name)
+            for file in code_or_files
+            for p in find_placeholders(file.content, file.language or language_of_name(file.name))
+        ]
+    return LazyVerdict(lazy=bool(placeholders), placeholders=placeholders)
