@@ -1,0 +1,174 @@
+"""tools.browser against hand-written pages in a real headless chromium (no mocks).
+
+The pages live in tests/fixtures/pages/<name>/; each one pins down one way a generated game
+can work or fail. One browser serves the whole module.
+"""
+
+import asyncio
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tools.browser import (
+    BrowserSession,
+    BrowserUnavailable,
+    browser_available,
+    check_game_page,
+)
+
+PAGES = Path(__file__).parent / "fixtures" / "pages"
+CHECKS = ("loads", "draws", "responds_to_keys", "advances")
+
+needs_chromium = pytest.mark.skipif(
+    browser_available() is None,
+    reason="chromium not found (apt-get install chromium, or set CODECREW_CHROMIUM)",
+)
+
+# fixture -> (loads, draws, responds_to_keys, advances)
+EXPECTED = {
+    "canvas_game": (True, True, True, True),
+    "split_files": (True, True, True, True),
+    "dom_grid": (True, True, True, True),
+    "broken_typeerror": (False, False, False, False),
+    "static_page": (True, True, False, False),
+    "ignores_keys": (True, True, False, True),
+    "external_requests": (True, True, False, False),
+    "navigates_away": (True, True, False, False),
+}
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if browser_available() is None:
+        pytest.skip("chromium not found (apt-get install chromium, or set CODECREW_CHROMIUM)")
+    with BrowserSession() as session:
+        yield session
+
+
+@pytest.fixture(scope="module")
+def report_of(browser, tmp_path_factory):
+    """Each fixture page runs once per module (with a screenshot); tests share the report."""
+    shots = tmp_path_factory.mktemp("shots")
+    reports = {}
+
+    def report_of(name):
+        if name not in reports:
+            reports[name] = browser.check(PAGES / name, screenshot=shots / f"{name}.png")
+        return reports[name]
+
+    return report_of
+
+
+def outcomes(report):
+    return tuple(report.check(name).passed for name in CHECKS)
+
+
+@needs_chromium
+@pytest.mark.parametrize("name", list(EXPECTED))
+def test_fixture_outcomes(report_of, name):
+    report = report_of(name)
+    details = {check.name: check.detail for check in report.checks}
+    assert outcomes(report) == EXPECTED[name], details
+    assert [check.name for check in report.checks] == list(CHECKS)
+    assert report.passed == all(EXPECTED[name])
+    assert report.duration < 10
+
+
+@needs_chromium
+def test_broken_page_reports_every_frame_error(report_of):
+    report = report_of("broken_typeerror")
+    assert report.error_count > 50  # one per frame, not one per run
+    assert report.js_errors[0].startswith("TypeError: Cannot read properties of undefined")
+    assert "uncaught errors; first: TypeError" in report.check("loads").detail
+    assert "all background #000000" in report.check("draws").detail
+
+
+@needs_chromium
+def test_key_responses_are_not_gravity(report_of):
+    """Both kinds of responsive game are recognised key by key, the deaf one never is."""
+    frame_drawn = report_of("canvas_game").check("responds_to_keys").detail
+    assert frame_drawn.count("changed within 32 ms") == 5, frame_drawn
+    handler_drawn = report_of("split_files").check("responds_to_keys").detail
+    assert "ArrowLeft: changed at once" in handler_drawn
+    assert "ArrowUp: no change" in handler_drawn  # the game has no rotation
+    deaf = report_of("ignores_keys").check("responds_to_keys").detail
+    assert deaf.count("no change") == 5, deaf
+
+
+@needs_chromium
+def test_dom_grid_counts_as_drawn(report_of):
+    report = report_of("dom_grid")
+    assert report.check("draws").detail.startswith("DOM grid of 200 div cells in #board")
+
+
+@needs_chromium
+def test_external_requests_are_blocked_and_recorded(report_of):
+    report = report_of("external_requests")
+    assert sorted(report.blocked_requests) == [
+        "https://cdn.example.net/theme.css",
+        "https://example.com/highscores",
+        "https://example.org/logo.png",
+    ]
+    assert report.js_errors == []  # blocked loads are not reported twice as console errors
+
+
+@needs_chromium
+def test_navigating_away_stops_the_run(report_of):
+    report = report_of("navigates_away")
+    assert report.blocked_requests == ["https://example.com/"]
+    assert report.check("advances").detail.endswith("the page navigated away (to https://example.com/)")
+
+
+@needs_chromium
+def test_infinite_loop_times_out_and_the_browser_recovers(browser):
+    report = browser.check(PAGES / "infinite_loop", timeout=6)
+    assert outcomes(report) == (False, False, False, False)
+    assert "the load event did not fire within 1.5 s" in report.check("loads").detail
+    assert "stopped responding" in report.check("loads").detail
+    assert report.duration < 6
+    assert browser.check(PAGES / "dom_grid").passed  # the same browser still works
+
+
+@needs_chromium
+def test_alert_is_dismissed(browser, tmp_path):
+    site = tmp_path / "site"
+    shutil.copytree(PAGES / "canvas_game", site)
+    index = site / "index.html"
+    index.write_text(index.read_text().replace("<script>", '<script>alert("Welcome to Blocks!");\n', 1))
+    report = browser.check(site)
+    assert report.dialogs == ["alert: Welcome to Blocks!"]
+    assert report.passed, report.checks
+
+
+@needs_chromium
+def test_screenshot_is_saved(report_of):
+    shot = report_of("split_files").screenshot
+    assert shot is not None and shot.name == "split_files.png"
+    assert shot.read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
+
+
+@needs_chromium
+def test_check_async_from_an_event_loop(browser):
+    report = asyncio.run(browser.check_async(PAGES / "dom_grid"))
+    assert outcomes(report) == EXPECTED["dom_grid"]
+
+
+@needs_chromium
+def test_check_game_page_launches_its_own_browser():
+    report = check_game_page(PAGES / "split_files")
+    assert report.passed, report.checks
+
+
+def test_missing_entry_fails_every_check_without_a_browser(tmp_path):
+    report = check_game_page(tmp_path, "game.html")
+    assert outcomes(report) == (False, False, False, False)
+    assert report.check("loads").detail == f"game.html not found in {tmp_path}"
+
+
+def test_missing_chromium_is_reported_with_the_fix(monkeypatch, tmp_path):
+    missing = str(tmp_path / "no-chromium")
+    monkeypatch.setenv("CODECREW_CHROMIUM", missing)
+    assert browser_available() is None
+    with pytest.raises(BrowserUnavailable, match=f"chromium not found at {missing}: apt-get"):
+        BrowserSession()
