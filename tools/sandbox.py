@@ -9,26 +9,34 @@ whatever happened.
 Isolation mechanisms, best first; `isolation_available()` probes once and picks the first that
 works (`available_isolations()` lists all of them, `run_sandboxed(..., isolation=...)` forces one):
 
-- "bwrap" (Debian package `bubblewrap`): new user, PID, network (loopback only), IPC and UTS
+- "bwrap" (Debian package `bubblewrap`): new PID, network (loopback only), IPC and UTS
   namespaces; the root filesystem is a read-only bind, /tmp a private size-capped tmpfs, the
   caller's home and this repository (where a `.env` may live) are hidden behind empty tmpfs,
-  and only the temp dir is writable. The running interpreter's prefix is re-exposed read-only,
-  so `sys.executable` works inside.
-- "unshare-net" (root without bwrap; util-linux `unshare`): new network (not even loopback is
-  up), mount, PID, IPC and UTS namespaces; private tmpfs over /tmp, /var/tmp, /run/lock and
-  /dev/shm; home and repository hidden as above. The root filesystem stays read-write, so
-  writes elsewhere are stopped by file permissions of the unprivileged uid only.
-- "socket-guard" (neither is usable): no namespaces. A `sitecustomize.py` on PYTHONPATH makes
-  Python's inet sockets and name lookups fail; best effort only, and nothing stops Node or a
-  native binary from using the network, nor writes to world-writable dirs such as /tmp.
+  and only the temp dir is writable. The running interpreter's prefix and venv are re-exposed
+  read-only, so `sys.executable` works inside. As root, bwrap runs privileged (no user
+  namespace) and `setpriv` drops to the run's uid inside; otherwise bwrap runs unprivileged in
+  a new user namespace, as the caller (needs unprivileged user namespaces, on by default in
+  Debian 12).
+- "unshare-net" (root without bwrap; util-linux `unshare`, `setpriv`, `mount`): new network
+  (not even loopback is up), mount, PID, IPC and UTS namespaces; private tmpfs over /tmp,
+  /var/tmp, /run/lock and /dev/shm; home and repository hidden as above. The root filesystem
+  stays writable for root, so writes elsewhere are stopped only by the file permissions of
+  the unprivileged uid.
+- "socket-guard" (neither is usable, e.g. not root and no user namespaces): no namespaces.
+  A `sitecustomize.py` on PYTHONPATH makes Python's inet sockets and name lookups fail; best
+  effort only: nothing stops Node or a native binary from using the network, writes to
+  world-writable dirs such as /tmp succeed, and without root a child that calls setsid() can
+  outlive the run.
 
-Privileges: as root, every run drops to its own random unprivileged uid/gid (range starting at
-`SANDBOX_UID_BASE`, no supplementary groups, no capabilities). That is what makes the process
-cap real: RLIMIT_NPROC is ignored for uid 0, but counts the tasks of a non-root uid, and a uid
-used by one run only counts exactly that run's processes and threads. It also makes root-only
-files (e.g. /root, mode 700) unreadable. When not root, the caller's own uid is used: with
-bwrap the cap then applies inside the run's user namespace only; in the socket-guard tier it is
-set to the caller's current task count plus `max_processes`.
+Privileges: as root, every run gets its own random unprivileged uid/gid (range starting at
+`SANDBOX_UID_BASE`, no supplementary groups, no capabilities, no_new_privs under bwrap). That
+is what makes the process cap real: RLIMIT_NPROC is ignored for uid 0 (even without
+capabilities), but counts the tasks of any other uid, and a uid used by one run only counts
+exactly that run's processes and threads. It also keeps root-only files (/root is mode 700)
+unreadable, and lets a timeout kill everything the run started (`kill -9 -1` as that uid).
+Not as root, the caller's own uid is used: under bwrap the cap then applies inside the run's
+user namespace; in the socket-guard tier it is the caller's current task count plus
+`max_processes`.
 
 Limits are applied by util-linux `prlimit` right before the command is executed: RLIMIT_CPU
 (SIGXCPU, then SIGKILL one second later), RLIMIT_NPROC, RLIMIT_FSIZE, RLIMIT_NOFILE, no core
@@ -300,7 +308,11 @@ def _prlimit(cmd: Sequence[str], limits: SandboxLimits, nproc: int) -> list[str]
 
 def _hidden_dirs(work: Path) -> list[str]:
     """Host dirs that may hold secrets: the caller's home and this repository."""
-    candidates = {Path(pwd.getpwuid(os.getuid()).pw_dir), Path.home(), _REPO_ROOT}
+    candidates = {_REPO_ROOT}
+    with contextlib.suppress(KeyError, RuntimeError):
+        candidates.add(Path.home())
+    with contextlib.suppress(KeyError):
+        candidates.add(Path(pwd.getpwuid(os.getuid()).pw_dir))
     hidden = []
     for path in sorted(candidates):
         real = path.resolve()
@@ -446,7 +458,7 @@ class _Killer:
             os.killpg(self.pid, signal.SIGKILL)
         if whole_uid and self.uid is not None and self.uid >= SANDBOX_UID_BASE:
             # kill(-1) sent *as the run's uid* reaches exactly that uid's processes.
-            subprocess.run(
+            subprocess.Popen(
                 ["/bin/sh", "-c", "kill -9 -1"],
                 user=self.uid,
                 group=self.uid,
@@ -456,9 +468,7 @@ class _Killer:
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
-                timeout=10,
-                check=False,
-            )
+            ).wait()  # no timeout: run() would poll with sleeps; this takes a few ms
 
 
 @dataclass
@@ -467,7 +477,7 @@ class _Pumped:
     stderr: bytes
     timed_out: bool
     overflow: bool
-    status: int
+    status: int  # wait status; -1 if unknown
     cpu_time: float
 
 
@@ -572,24 +582,29 @@ def _pump(
     for pipe in (proc.stdin, proc.stdout, proc.stderr):
         if pipe is not None and not pipe.closed:
             pipe.close()
-    _, status, usage = os.wait4(proc.pid, 0)
-    proc.returncode = os.waitstatus_to_exitcode(status)
+    try:
+        _, status, usage = os.wait4(proc.pid, 0)
+    except ChildProcessError:  # someone else reaped it (a waitpid(-1) SIGCHLD handler)
+        status, cpu_time = -1, 0.0
+    else:
+        cpu_time = usage.ru_utime + usage.ru_stime
+    proc.returncode = os.waitstatus_to_exitcode(status) if status >= 0 else -1
     return _Pumped(
         stdout=bytes(bufs[out_fd]),
         stderr=bytes(bufs[err_fd]),
         timed_out=timed_out,
         overflow=overflow,
         status=status,
-        cpu_time=usage.ru_utime + usage.ru_stime,
+        cpu_time=cpu_time,
     )
 
 
-def _killed_reason(returncode: int, pumped: _Pumped, stderr: str, limits: SandboxLimits) -> str | None:
+def _killed_reason(returncode: int | None, pumped: _Pumped, stderr: str, limits: SandboxLimits) -> str | None:
     if pumped.timed_out:
         return "timeout"
     if pumped.overflow:
         return "output-limit"
-    if returncode == 0:
+    if returncode is None or returncode == 0:
         return None
     if returncode < 0:
         sig = -returncode
@@ -684,8 +699,8 @@ def _run(
         always_kill_uid=isolation == SOCKET_GUARD,
     )
     duration = time.monotonic() - start
-    returncode = os.waitstatus_to_exitcode(pumped.status)
-    if isolation == BWRAP and 128 < returncode < 160:
+    returncode = os.waitstatus_to_exitcode(pumped.status) if pumped.status >= 0 else None
+    if isolation == BWRAP and returncode is not None and 128 < returncode < 160:
         returncode = -(returncode - 128)
     stdout = pumped.stdout.decode("utf-8", errors="replace")
     stderr = pumped.stderr.decode("utf-8", errors="replace")
@@ -705,27 +720,28 @@ def _run(
 # `python -m tools.sandbox`: which mechanism is in force here, and what each costs per run
 
 
-def _median_seconds(cmd: list[str], runs: int, isolation: str | None) -> float:
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        if isolation is None:
-            subprocess.run(cmd, env={"PATH": DEFAULT_PATH}, check=True)
-        else:
-            run_sandboxed(cmd, isolation=isolation)
-        times.append(time.perf_counter() - start)
-    return sorted(times)[len(times) // 2]
+def _timed(cmd: list[str], isolation: str | None) -> float:
+    start = time.perf_counter()
+    if isolation is None:
+        subprocess.run(cmd, env={"PATH": DEFAULT_PATH}, check=True)
+    else:
+        run_sandboxed(cmd, isolation=isolation)
+    return time.perf_counter() - start
 
 
 def main() -> None:
     """Print the mechanism in force and the per-run overhead of each available one."""
-    cmd, runs = ["python3", "-c", "pass"], 20
+    cmd, rounds = ["python3", "-c", "pass"], 20
     print(f"isolation in force: {isolation_available()}")
-    base = _median_seconds(cmd, runs, None)
-    print(f"unsandboxed `{shlex.join(cmd)}`: {base * 1000:.1f} ms (median of {runs})")
-    for isolation in available_isolations():
-        spent = _median_seconds(cmd, runs, isolation)
-        print(f"{isolation:>13}: {spent * 1000:.1f} ms, overhead +{(spent - base) * 1000:.1f} ms")
+    ways: list[str | None] = [None, *available_isolations()]
+    times: dict[str | None, list[float]] = {way: [] for way in ways}
+    for _ in range(rounds):  # interleaved, so a busy machine slows every way alike
+        for way in ways:
+            times[way].append(_timed(cmd, way))
+    median = {way: sorted(spent)[rounds // 2] * 1000 for way, spent in times.items()}
+    print(f"unsandboxed `{shlex.join(cmd)}`: {median[None]:.1f} ms (median of {rounds})")
+    for way in ways[1:]:
+        print(f"{way:>13}: {median[way]:.1f} ms, overhead +{median[way] - median[None]:.1f} ms")
 
 
 if __name__ == "__main__":
