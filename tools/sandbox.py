@@ -164,6 +164,7 @@ def _which(name: str) -> str | None:
     return shutil.which(name, path=DEFAULT_PATH)
 
 
+@functools.cache
 def _probe(isolation: str) -> bool:
     """Whether `isolation` actually works here: its tools exist and a trivial run succeeds."""
     needs = {BWRAP: ["bwrap"], UNSHARE: ["unshare", "setpriv", "mount"], SOCKET_GUARD: []}
@@ -173,7 +174,7 @@ def _probe(isolation: str) -> bool:
         return False
     try:
         result = run_sandboxed(["true"], limits=SandboxLimits(timeout=15), isolation=isolation)
-    except OSError:
+    except Exception:  # a mechanism that cannot even start is simply not available
         return False
     return result.ok
 
@@ -371,7 +372,7 @@ def _bwrap_argv(work: Path, inner: list[str], limits: SandboxLimits, uid: int | 
     for path in hidden:
         argv += ["--size", str(1024 * 1024), "--perms", "0755", "--tmpfs", path]
     for path in _reexposed_dirs(hidden):
-        below = next(h for h in hidden if Path(path).is_relative_to(h))
+        below = max((h for h in hidden if Path(path).is_relative_to(h)), key=len)
         for parent in _mount_parents(below, path):
             argv += ["--perms", "0755", "--dir", parent]
         argv += ["--ro-bind", path, path]
