@@ -1,14 +1,18 @@
 """The `python -m agents.models` CLI: manage the models codecrew can use.
 
 uv run python -m agents.models fetch-local --size 1.5b
+uv run python -m agents.models list | show MODEL | discover --provider openrouter --free --probe
+uv run python -m agents.models compare MODEL_A MODEL_B --task-type code_generation
 """
 
 from __future__ import annotations
 
+from typing import Any, NoReturn
+
 import typer
 
 app = typer.Typer(
-    help="Manage the models codecrew can use: fetch the local model's weights.",
+    help="Manage the models codecrew can use: fetch the local model, list, show, discover, compare.",
     no_args_is_help=True,
 )
 
@@ -37,6 +41,145 @@ def fetch_local(
     elapsed = time.monotonic() - started
     size_mb = path.stat().st_size / 1e6
     typer.echo(f"{path}\t{size_mb:,.1f} MB\t{elapsed:.1f} s")
+
+
+# -- catalog, discovery and comparison (agents/catalog.py, agents/discovery.py) -----------
+
+
+def _console() -> Any:
+    """A rich console; wide when the output is not a terminal (pipes, tests)."""
+    from rich.console import Console
+
+    console = Console()
+    return console if console.is_terminal else Console(width=200)
+
+
+def _fail(message: str) -> NoReturn:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(1)
+
+
+def _existing_history() -> Any:
+    """The user's history if there is one (reading never creates it)."""
+    from tools.history import History, history_path
+
+    return History() if history_path().exists() else None
+
+
+@app.command("list")
+def list_models(
+    tier: str | None = typer.Option(None, "--tier", help="Only this tier (premium, workhorse, ...)."),
+    task_type: str | None = typer.Option(None, "--task-type", help="Only models suited to this task type."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+) -> None:
+    """The model catalog: models.yaml + genai-prices + what the history measured."""
+    import json
+    from dataclasses import asdict
+
+    from agents.catalog import CatalogError, catalog_table, load_catalog
+
+    try:
+        cards = list(load_catalog(history=_existing_history()).values())
+    except CatalogError as exc:
+        _fail(str(exc))
+    cards = [c for c in cards if (tier is None or c.tier == tier)]
+    cards = [c for c in cards if (task_type is None or task_type in c.task_types)]
+    if as_json:
+        typer.echo(json.dumps([asdict(c) for c in cards], indent=2, default=str))
+    else:
+        _console().print(catalog_table(cards))
+
+
+@app.command("show")
+def show(
+    model: str = typer.Argument(..., help="A model string, e.g. anthropic:claude-sonnet-4-5."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of text."),
+) -> None:
+    """One model's card (models missing from models.yaml get one too)."""
+    import json
+    from dataclasses import asdict
+
+    from agents.catalog import CatalogError, card_text, model_card
+
+    try:
+        card = model_card(model, _existing_history())
+    except CatalogError as exc:
+        _fail(str(exc))
+    typer.echo(json.dumps(asdict(card), indent=2, default=str) if as_json else card_text(card))
+
+
+@app.command("discover")
+def discover_models(
+    provider: str = typer.Option("ollama", "--provider", help="ollama, openrouter, or a server URL."),
+    free: bool = typer.Option(False, "--free", help="Only free models."),
+    run_probe: bool = typer.Option(
+        False, "--probe", help="Send each model a tiny chat and tool-call request; record the results."
+    ),
+    concurrency: int = typer.Option(4, "--concurrency", help="Probes at a time."),
+    timeout: float = typer.Option(30.0, "--timeout", help="Seconds per probe request."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+) -> None:
+    """List the models a provider really serves (and, with --probe, whether they work)."""
+    import asyncio
+
+    from agents.discovery import DiscoveryError, discover, discovery_table, probe, to_json
+
+    try:
+        models = asyncio.run(discover(provider, free_only=free))
+    except DiscoveryError as exc:
+        _fail(str(exc))
+    probes = None
+    if run_probe:
+        from tools.history import History
+
+        probes = asyncio.run(probe(models, concurrency=concurrency, timeout=timeout, history=History()))
+    if as_json:
+        typer.echo(to_json(models, probes))
+    else:
+        _console().print(discovery_table(models, probes))
+
+
+@app.command("compare")
+def compare(
+    model_a: str = typer.Argument(..., help="First model string."),
+    model_b: str = typer.Argument(..., help="Second model string."),
+    task_type: str | None = typer.Option(None, "--task-type", help="Only calls of this task type."),
+    min_calls: int = typer.Option(5, "--min-calls", help="Fewer calls than this: not enough data."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+) -> None:
+    """Compare two models from the history: cost, speed, reliability, quality, and a pick."""
+    import json
+    from dataclasses import asdict
+
+    from agents.catalog import Thresholds, comparison_table, empty_stats, quality, recommend
+    from tools.history import WORK_SOURCES
+
+    history = _existing_history()
+    stats, rates = [], []
+    for model in (model_a, model_b):
+        found = history.model_stats(model=model, task_type=task_type, sources=WORK_SOURCES) if history else []
+        stats.append(found[0] if found else empty_stats(model))
+        rates.append(history.eval_pass_rates(model) if history else {})
+    common = rates[0].keys() & rates[1].keys()
+    rec = recommend(
+        stats[0],
+        stats[1],
+        quality_a=quality(rates[0], common),
+        quality_b=quality(rates[1], common),
+        thresholds=Thresholds(min_calls=min_calls),
+    )
+    if as_json:
+        report = {
+            "task_type": task_type,
+            "models": [{**asdict(s), "pass_rates": r} for s, r in zip(stats, rates, strict=True)],
+            "recommendation": asdict(rec),
+        }
+        typer.echo(json.dumps(report, indent=2, default=str))
+        return
+    _console().print(comparison_table(stats[0], stats[1], rates[0], rates[1]))
+    typer.echo(f"recommendation: {rec.choice}")
+    for reason in rec.reasons:
+        typer.echo(f"  {reason}")
 
 
 if __name__ == "__main__":

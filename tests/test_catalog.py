@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from inline_snapshot import snapshot
@@ -301,3 +303,89 @@ def test_recommend_thresholds_are_parameters() -> None:
             ]
         ),
     )
+
+
+# -- the `list`, `show` and `compare` commands ---------------------------------------------
+
+
+@pytest.fixture
+def cli_history(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> History:
+    path = tmp_path / "cli.sqlite"
+    monkeypatch.setenv("CODECREW_HISTORY", str(path))
+    return History(path)
+
+
+def invoke(*args: str) -> Any:
+    from typer.testing import CliRunner
+
+    from agents.models import app
+
+    return CliRunner().invoke(app, list(args))
+
+
+def record_calls(history: History, model: str, n: int, *, duration: float, cost: float, ok: int) -> None:
+    for i in range(n):
+        outcome = "ok" if i < ok else "error"
+        history.record_call(
+            CallRecord(model, "generator", "code_generation", T0, duration, 1, 100, 50, cost, outcome,
+                       None if outcome == "ok" else "timeout")
+        )  # fmt: skip
+
+
+def test_cli_list(cli_history: History) -> None:
+    record_calls(cli_history, "openai:gpt-4o", 4, duration=2.0, cost=0.01, ok=3)
+    result = invoke("list")
+    assert result.exit_code == 0, result.output
+    assert "anthropic:claude-sonnet-4-5" in result.stdout
+    assert "75% of 4" in result.stdout  # measured success rate
+    local = invoke("list", "--tier", "local", "--json")
+    models = {card["model"] for card in json.loads(local.stdout)}
+    assert "local:qwen2.5-coder-1.5b" in models
+    assert "openai:gpt-4o" not in models
+    testing = invoke("list", "--task-type", "testing", "--json")
+    assert all("testing" in card["task_types"] for card in json.loads(testing.stdout))
+
+
+def test_cli_list_does_not_create_a_history(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("CODECREW_HISTORY", str(tmp_path / "none.sqlite"))
+    assert invoke("list").exit_code == 0
+    assert not (tmp_path / "none.sqlite").exists()
+
+
+def test_cli_show(cli_history: History) -> None:
+    result = invoke("show", "anthropic:claude-sonnet-4-5")
+    assert result.exit_code == 0
+    assert result.stdout.splitlines()[:3] == snapshot(
+        ["anthropic:claude-sonnet-4-5", "  provider        anthropic", "  tier            workhorse"]
+    )
+    unknown = invoke("show", "acme:coder-9000", "--json")
+    card = json.loads(unknown.stdout)
+    assert (card["in_catalog"], card["price_source"], card["measured"]) == (False, "unknown", None)
+
+
+def test_cli_compare(cli_history: History) -> None:
+    record_calls(cli_history, "a:cheap", 10, duration=3.0, cost=0.001, ok=10)
+    record_calls(cli_history, "b:dear", 10, duration=3.5, cost=0.01, ok=10)
+    result = invoke("compare", "a:cheap", "b:dear")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.split("recommendation: ")[1] == snapshot("""\
+a:cheap
+  quality: no eval suite run by both -> not compared
+  reliability: success rate 100% vs 100%, diff 0 pp (threshold 5 pp) -> tie
+  cost: $0.0010 vs $0.0100 per call, savings 90% (threshold 50%) -> a:cheap
+  speed: median latency 3.0 s vs 3.5 s, diff 0.5 s (threshold 2.0 s) -> tie
+  decision: equivalent quality and reliability, cost -> a:cheap
+""")
+    report = json.loads(invoke("compare", "a:cheap", "b:dear", "--json").stdout)
+    assert report["recommendation"]["choice"] == "a:cheap"
+    assert [m["cost_per_call"] for m in report["models"]] == [pytest.approx(0.001), pytest.approx(0.01)]
+    filtered = invoke("compare", "a:cheap", "b:dear", "--task-type", "debugging")
+    assert "a:cheap has 0 calls, b:dear has 0; need at least 5 each" in filtered.stdout
+
+
+def test_cli_compare_not_enough_data(cli_history: History) -> None:
+    record_calls(cli_history, "a:x", 2, duration=1.0, cost=0.0, ok=2)
+    result = invoke("compare", "a:x", "b:y")
+    assert result.exit_code == 0
+    assert "recommendation: not enough data" in result.stdout
+    assert "a:x has 2 calls, b:y has 0; need at least 5 each" in result.stdout

@@ -384,3 +384,68 @@ async def test_probe_classifies_each_model(
     assert stats["ollama:limited"].calls == 1
     assert stats["ollama:limited"].last_error_class == "rate_limited"
     assert history.model_stats(sources=("run", "eval", "ab")) == []  # probes stay out of work stats
+
+
+# -- the `discover` command --------------------------------------------------------------
+
+
+def test_cli_unreachable_provider_is_one_line(monkeypatch: pytest.MonkeyPatch, no_provider_env: None) -> None:
+    from typer.testing import CliRunner
+
+    from agents.models import app
+
+    monkeypatch.setenv("OLLAMA_HOST", f"127.0.0.1:{free_port()}")
+    result = CliRunner().invoke(app, ["discover"])
+    assert result.exit_code == 1
+    hint = "start it with `ollama serve` (or set OLLAMA_HOST)"
+    assert result.stderr == f"error: Ollama is not reachable at {ollama_host()}: {hint}\n"
+    assert "Traceback" not in result.output
+
+
+def test_cli_discover_openrouter_free_json(monkeypatch: pytest.MonkeyPatch, no_provider_env: None) -> None:
+    from typer.testing import CliRunner
+
+    from agents.models import app
+
+    with FakeServer({("GET", "/api/v1/models"): ok(OPENROUTER_MODELS)}) as server:
+        monkeypatch.setenv("OPENROUTER_BASE_URL", f"{server.url}/api/v1")
+        as_json = CliRunner().invoke(app, ["discover", "--provider", "openrouter", "--free", "--json"])
+        table = CliRunner().invoke(app, ["discover", "--provider", "openrouter"])
+    assert as_json.exit_code == 0, as_json.output
+    (row,) = json.loads(as_json.stdout)
+    assert (row["model"], row["free"], row["context_length"]) == (
+        "openrouter:meta-llama/llama-3.3-8b-instruct:free",
+        True,
+        128000,
+    )
+    assert table.exit_code == 0
+    assert "openrouter:deepseek/deepseek-chat" in table.stdout
+    assert "3 models" in table.stdout
+
+
+def test_cli_discover_probe_records_history(
+    chat_server: FakeServer,
+    allow_requests: None,
+    no_provider_env: None,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    from typer.testing import CliRunner
+
+    from agents.models import app
+
+    monkeypatch.setenv("CODECREW_HISTORY", str(tmp_path / "h.sqlite"))
+    chat_server.routes[("GET", "/v1/models")] = openai_models("tooly", "limited")
+    args = ["discover", "--provider", f"{chat_server.url}/v1", "--probe", "--timeout", "5", "--json"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    rows = {row["model"]: row["probe"] for row in json.loads(result.stdout)}
+    assert rows["ollama:tooly"]["supports_tools"] is True
+    assert (rows["ollama:limited"]["error_class"], rows["ollama:limited"]["retry_after"]) == (
+        "rate_limited",
+        7.0,
+    )
+    assert {p.model for p in History(tmp_path / "h.sqlite").latest_probes()} == {
+        "ollama:tooly",
+        "ollama:limited",
+    }
