@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, Field
-from pydantic_ai.messages import ModelMessage, ModelResponse
+from pydantic_ai.messages import ModelMessage, ModelResponse, ToolCallPart
 
 Role = Literal["coordinator", "generator", "extractor"]
 Status = Literal["running", "ok", "lazy", "error"]
@@ -29,6 +29,7 @@ class AgentUsage(BaseModel):
     cost: float | None = None
     duration: float = 0.0
     answered_by: list[str] = Field(default_factory=list)  # model names that really answered
+    tool_calls: list[str] = Field(default_factory=list)  # tools the model called, in order
     note: str | None = None  # e.g. why the extractor was not needed
 
     def add_messages(self, messages: list[ModelMessage], duration: float) -> None:
@@ -40,6 +41,7 @@ class AgentUsage(BaseModel):
             self.input_tokens += message.usage.input_tokens
             self.output_tokens += message.usage.output_tokens
             self.cache_read_tokens += message.usage.cache_read_tokens
+            self.tool_calls += [p.tool_name for p in message.parts if isinstance(p, ToolCallPart)]
             if message.model_name and message.model_name not in self.answered_by:
                 self.answered_by.append(message.model_name)
             if message.usage.cost is not None:  # pydantic-ai prices it with genai-prices

@@ -24,7 +24,7 @@ from agents.manifest import Manifest
 from agents.progress import RichReporter
 from tools.errors import describe_error
 
-console = Console(stderr=True)
+console = Console(stderr=True, soft_wrap=True)  # one error = one line, however long
 EXIT_FAILED, EXIT_CONFIG, EXIT_LAZY, EXIT_INTERRUPTED = 1, 2, 3, 130
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pytest
@@ -91,14 +92,24 @@ def scripted_coordinator(log: list[str]) -> FunctionModel:
     return FunctionModel(respond)
 
 
+def text_model(answer: Callable[[list[ModelMessage]], str]) -> FunctionModel:
+    """A generator that answers `answer(messages)`, plainly or streamed in small chunks."""
+
+    def respond(messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
+        return ModelResponse(parts=[TextPart(answer(messages))])
+
+    async def stream(messages: list[ModelMessage], info: AgentInfo) -> AsyncIterator[str]:
+        text = answer(messages)
+        for start in range(0, len(text), 16):
+            yield text[start : start + 16]
+
+    return FunctionModel(respond, stream_function=stream)
+
+
 def generator_answers(*answers: str) -> FunctionModel:
     """Answers in turn (the last one repeats), like a model sent back to rewrite."""
     calls = iter(range(1000))
-
-    def respond(messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
-        return ModelResponse(parts=[TextPart(answers[min(next(calls), len(answers) - 1)])])
-
-    return FunctionModel(respond)
+    return text_model(lambda messages: answers[min(next(calls), len(answers) - 1)])
 
 
 @pytest.fixture
@@ -129,8 +140,8 @@ async def test_delegation_flow_writes_files_and_sums_usage(settings: Settings, t
     assert manifest.status == "ok", manifest.error
     assert log == snapshot(
         [
-            "generate_code: Generated 239 characters of complete code. Call extract_files next.",
-            "extract_files: Files: index.html (202 chars). Call write_files next.",
+            "generate_code: Generated 259 characters of complete code. Call extract_files next.",
+            "extract_files: Files: index.html (206 chars). Call write_files next.",
         ]
     )
     written = (tmp_path / "out" / "index.html").read_text()
@@ -144,6 +155,7 @@ async def test_delegation_flow_writes_files_and_sums_usage(settings: Settings, t
     assert manifest.totals.input_tokens == sum(a.input_tokens for a in manifest.agents.values())
     assert manifest.totals.output_tokens == sum(a.output_tokens for a in manifest.agents.values())
     assert manifest.agents["extractor"].note == "not needed: the layout was unambiguous"
+    assert manifest.agents["coordinator"].tool_calls == ["generate_code", "extract_files", "write_files"]
     on_disk = json.loads((tmp_path / "out" / "manifest.json").read_text())
     assert on_disk["status"] == "ok" and on_disk["spec"].startswith("A Tetris game")
 
@@ -151,12 +163,12 @@ async def test_delegation_flow_writes_files_and_sums_usage(settings: Settings, t
 async def test_lazy_answer_is_sent_back_and_rewritten(settings: Settings, tmp_path: Path) -> None:
     reasons: list[str] = []
 
-    def respond(messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
-        retries = [p for p in tool_returns(messages) if isinstance(p, RetryPromptPart)]
-        reasons[:] = [str(r.content) for r in retries]
-        return ModelResponse(parts=[TextPart(LAZY if not retries else TETRIS)])
+    def answer(messages: list[ModelMessage]) -> str:
+        # What the model was told after its first answer: the retry with the reason.
+        reasons[:] = [str(part.content) for message in messages[2:] for part in message.parts]
+        return LAZY if len(messages) == 1 else TETRIS
 
-    manifest = await run_scripted(settings, tmp_path / "out", FunctionModel(respond))
+    manifest = await run_scripted(settings, tmp_path / "out", text_model(answer))
 
     assert manifest.status == "ok", manifest.error
     assert manifest.lazy.rewrites == 1 and not manifest.lazy.lazy
