@@ -28,6 +28,12 @@ from tools.history import CallRecord, EvalRecord, History, ModelStats
 T0 = datetime(2025, 1, 1, tzinfo=UTC)
 
 
+@pytest.fixture(autouse=True)
+def no_user_history(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Never read the user's real history: the default path points at a file that does not exist."""
+    monkeypatch.setenv("CODECREW_HISTORY", str(tmp_path / "absent" / "history.sqlite"))
+
+
 @pytest.fixture
 def history(tmp_path: Path) -> History:
     return History(tmp_path / "h.sqlite")
