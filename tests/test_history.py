@@ -234,13 +234,8 @@ async def test_concurrent_writers_tasks_and_processes(history: History) -> None:
         " 'ok', None)) for _ in range(40)]"
     )
     root = Path(__file__).resolve().parent.parent
-    procs = [
-        subprocess.Popen([sys.executable, "-c", script, str(history.path)], cwd=root)
-        for _ in range(2)
-    ]
-    await asyncio.gather(
-        *(asyncio.to_thread(history.record_call, call("task", i, 1.0)) for i in range(60))
-    )
+    procs = [subprocess.Popen([sys.executable, "-c", script, str(history.path)], cwd=root) for _ in range(2)]
+    await asyncio.gather(*(asyncio.to_thread(history.record_call, call("task", i, 1.0)) for i in range(60)))
     assert [p.wait(timeout=60) for p in procs] == [0, 0]
     counts = {s.model: s.calls for s in history.model_stats()}
     assert counts == {"proc": 80, "task": 60}
