@@ -62,7 +62,7 @@ import shutil
 import threading
 import time
 import urllib.parse
-from collections.abc import Awaitable, Iterator
+from collections.abc import Awaitable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -94,7 +94,7 @@ SETTLE_MS = 96  # fake time for the first frames before the baseline (first pain
 IDLE_MS = 1500  # how long to watch for a change with no keys
 SYNC_MS = 1200  # how long to wait for the next gravity tick before a key
 LOAD_TIMEOUT = 5.0  # seconds for the load event (at most a quarter of the run's timeout)
-OP_TIMEOUT = 2.0  # seconds for one call into the page before we call it unresponsive
+OP_TIMEOUT = 5.0  # seconds for one call into the page (at most a quarter of the timeout)
 DRAWN_FRACTION = 0.001  # a canvas "draws" when this share of pixels is not background
 GRID_CELLS = 100
 MAX_ERRORS = 20
@@ -123,7 +123,7 @@ class PageReport:
     blocked_requests: list[str]  # requests to non-local URLs, all blocked
     screenshot: Path | None
     duration: float
-    dialogs: list[str] = field(default_factory=list)  # alert/confirm/prompt, all dismissed
+    dialogs: list[str] = field(default_factory=list)  # alert/confirm/prompt, dismissed; "(xN)"
     error_count: int = 0  # uncaught errors seen, including those past MAX_ERRORS
 
     @property
@@ -283,7 +283,7 @@ class BrowserSession:
         if not (site_dir / entry).is_file():
             return _failed_report(f"{entry} not found in {site_dir}", 0.0)
         browser = await self._ensure_browser()
-        run = _PageRun(started + timeout, min(LOAD_TIMEOUT, timeout / 4))
+        run = _PageRun(started + timeout, min(LOAD_TIMEOUT, timeout / 4), min(OP_TIMEOUT, timeout / 4))
         with _serve(site_dir) as origin:
             context = await browser.new_context(
                 viewport=VIEWPORT, service_workers="block", accept_downloads=False
@@ -315,16 +315,19 @@ class _Sample:
 
 
 class _PageRun:
-    def __init__(self, deadline: float, load_timeout: float) -> None:
+    def __init__(self, deadline: float, load_timeout: float, op_timeout: float) -> None:
         self.deadline = deadline
         self.load_timeout = load_timeout
+        self.op_timeout = op_timeout
         self.page: Page | None = None
         self.errors: dict[str, int] = {}  # message -> times seen, first MAX_ERRORS kinds
         self.error_count = 0
         self.console_errors: dict[str, int] = {}
         self.blocked: list[str] = []
-        self.dialogs: list[str] = []
+        self.dialogs: dict[str, int] = {}
         self.navigations: list[str] = []
+        self.url = ""
+        self.suppressed = 0  # errors the page only counted (past REPORTED_ERRORS)
         self.load_detail = "not loaded"
         self.loaded = False
         self.stopped: str | None = None
@@ -341,6 +344,7 @@ class _PageRun:
         await context.route("**/*", functools.partial(self._route, origin))
         with contextlib.suppress(AttributeError):  # route_web_socket: Playwright >= 1.48
             await context.route_web_socket("**/*", self._route_web_socket)
+        self.url = url
         start = time.time()
         await context.clock.install(time=start)
         await context.clock.pause_at(start + 0.001)
@@ -366,7 +370,8 @@ class _PageRun:
             self.stopped = self._navigated_detail() or _first_line(str(error))
         if self.unresponsive is None:
             with contextlib.suppress(Exception):
-                self.error_count += int(await self._op(page.evaluate(_SUPPRESSED_SCRIPT), "counting errors"))
+                self.suppressed = int(await self._op(page.evaluate(_SUPPRESSED_SCRIPT), "counting errors"))
+                self.error_count += self.suppressed
         if screenshot is not None and self.unresponsive is None:
             with contextlib.suppress(Exception):
                 screenshot.parent.mkdir(parents=True, exist_ok=True)
@@ -497,12 +502,12 @@ class _PageRun:
                 awaitable.close()
             raise _Stop("the run ran out of time")
         try:
-            return await asyncio.wait_for(awaitable, min(OP_TIMEOUT, remaining))
+            return await asyncio.wait_for(awaitable, min(self.op_timeout, remaining))
         except TimeoutError:
             if self._remaining() <= 0:
                 raise _Stop("the run ran out of time") from None
             self._set_unresponsive(
-                f"the page stopped responding while {doing} (a script busy > {OP_TIMEOUT:g} s)"
+                f"the page stopped responding while {doing} (a script busy > {self.op_timeout:g} s)"
             )
             raise _Stop(self.unresponsive) from None
 
@@ -526,8 +531,9 @@ class _PageRun:
             return
         if len(self.blocked) < MAX_BLOCKED:
             self.blocked.append(_truncate(url))
-        if route.request.is_navigation_request() and route.request.frame == self.page_frame():
-            self.navigations.append(_truncate(url))
+        with contextlib.suppress(PlaywrightError):  # a request without a frame raises here
+            if route.request.is_navigation_request() and route.request.frame == self.page_frame():
+                self.navigations.append(_truncate(url))
         await route.abort("blockedbyclient")
 
     async def _route_web_socket(self, ws: Any) -> None:
@@ -543,6 +549,7 @@ class _PageRun:
             self.first is not None
             and frame == self.page_frame()
             and not frame.url.startswith("chrome-error:")
+            and frame.url.split("#")[0] != self.url  # a reload or an in-page anchor
             and not self.navigations
         ):
             self.navigations.append(_truncate(frame.url))
@@ -562,7 +569,7 @@ class _PageRun:
         _tally(self.console_errors, _truncate(f"console.error: {message.text}"))
 
     async def _on_dialog(self, dialog: Any) -> None:
-        self.dialogs.append(_truncate(f"{dialog.type}: {dialog.message}"))
+        _tally(self.dialogs, _truncate(f"{dialog.type}: {dialog.message}"))
         with contextlib.suppress(Exception):
             await dialog.dismiss()
 
@@ -601,16 +608,19 @@ class _PageRun:
                 PageCheck("responds_to_keys", *keys),
                 PageCheck("advances", *advances),
             ],
-            js_errors=[
-                f"{text} (x{count})" if count > 1 else text
-                for text, count in [*self.errors.items(), *self.console_errors.items()]
-            ][:MAX_ERRORS],
+            js_errors=self._error_lines(),
             blocked_requests=list(self.blocked),
             screenshot=self.screenshot,
             duration=round(duration, 3),
-            dialogs=list(self.dialogs),
+            dialogs=_lines(self.dialogs.items()),
             error_count=self.error_count,
         )
+
+    def _error_lines(self) -> list[str]:
+        lines = _lines([*self.errors.items(), *self.console_errors.items()][:MAX_ERRORS])
+        if self.suppressed:
+            lines.append(f"... and {self.suppressed} more uncaught errors in timer callbacks")
+        return lines
 
 
 def _failed_report(why: str, duration: float) -> PageReport:
@@ -622,6 +632,10 @@ def _failed_report(why: str, duration: float) -> PageReport:
         screenshot=None,
         duration=round(duration, 3),
     )
+
+
+def _lines(tally: Iterable[tuple[str, int]]) -> list[str]:
+    return [f"{text} (x{count})" if count > 1 else text for text, count in tally]
 
 
 def _tally(seen: dict[str, int], text: str) -> None:
