@@ -155,7 +155,7 @@ def test_cpu_limit_kills_a_busy_loop():
 def test_memory_hog_is_stopped(code):
     result = run_sandboxed([PY, "-c", code])  # default limits: 512 MB
     assert not result.ok and result.killed_reason == "memory", result
-    assert "MemoryError" in result.stderr and result.duration < 5
+    assert "MemoryError" in result.stderr and not result.timed_out
 
 
 @every_isolation
@@ -307,7 +307,7 @@ def test_node_memory_hog_is_stopped():
     code = "const a = []; for (;;) a.push(new Array(1e6).fill(1.5));"
     result = run_sandboxed(["node", "-e", code], limits=SandboxLimits(memory_mb=256))
     assert not result.ok and result.killed_reason == "memory", result.stderr[-500:]
-    assert result.duration < 8
+    assert not result.timed_out
 
 
 @needs_node

@@ -276,11 +276,12 @@ def _node_heap_mb(limits: SandboxLimits) -> int:
     return max(16, limits.memory_mb * 3 // 4)
 
 
-def _count_tasks(uid: int) -> int:
-    """Tasks (processes and threads) this uid runs right now, as RLIMIT_NPROC counts them."""
+def _count_tasks(uid: int, *, besides: int | None = None) -> int:
+    """Tasks (processes and threads) this uid runs right now, as RLIMIT_NPROC counts them,
+    not counting process `besides`."""
     count = 0
     for entry in os.scandir("/proc"):
-        if not entry.name.isdigit():
+        if not entry.name.isdigit() or entry.name == str(besides):
             continue
         try:
             if entry.stat().st_uid == uid:
@@ -457,8 +458,10 @@ class _Killer:
     def kill(self, *, whole_uid: bool) -> None:
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(self.pid, signal.SIGKILL)
-        if whole_uid and self.uid is not None and self.uid >= SANDBOX_UID_BASE:
-            # kill(-1) sent *as the run's uid* reaches exactly that uid's processes.
+        uid = self.uid
+        if whole_uid and uid is not None and uid >= SANDBOX_UID_BASE and _count_tasks(uid, besides=self.pid):
+            # kill(-1) sent *as the run's uid* reaches exactly that uid's processes. Once
+            # none is left, none can appear: only they could start more as that uid.
             subprocess.Popen(
                 ["/bin/sh", "-c", "kill -9 -1"],
                 user=self.uid,
