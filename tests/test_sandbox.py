@@ -213,7 +213,7 @@ def test_writes_outside_the_run_dir_fail_or_vanish(isolation):
     tag = uuid.uuid4().hex
     targets = [Path(f"/root/evil-{tag}.txt"), REPO / f"evil-{tag}.txt"]
     if isolation != SOCKET_GUARD:  # world-writable dirs are only private with namespaces
-        targets += [Path(f"/tmp/evil-{tag}"), Path(f"/var/tmp/evil-{tag}")]
+        targets += [Path(f"/{tmp}/evil-{tag}") for tmp in ("tmp", "var/tmp", "dev/shm")]
     code = (
         "import sys\n"
         "for path in sys.argv[1:]:\n"

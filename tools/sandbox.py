@@ -10,13 +10,13 @@ Isolation mechanisms, best first; `isolation_available()` probes once and picks 
 works (`available_isolations()` lists all of them, `run_sandboxed(..., isolation=...)` forces one):
 
 - "bwrap" (Debian package `bubblewrap`): new PID, network (loopback only), IPC and UTS
-  namespaces; the root filesystem is a read-only bind, /tmp a private size-capped tmpfs, the
-  caller's home and this repository (where a `.env` may live) are hidden behind empty tmpfs,
-  and only the temp dir is writable. The running interpreter's prefix and venv are re-exposed
-  read-only, so `sys.executable` works inside. As root, bwrap runs privileged (no user
-  namespace) and `setpriv` drops to the run's uid inside; otherwise bwrap runs unprivileged in
-  a new user namespace, as the caller (needs unprivileged user namespaces, on by default in
-  Debian 12).
+  namespaces; the root filesystem is a read-only bind; /tmp and /dev/shm are private tmpfs
+  capped at `memory_mb`; the caller's home and this repository (where a `.env` may live) are
+  hidden behind empty tmpfs; only the temp dir is writable. The running interpreter's prefix
+  and venv are re-exposed read-only, so `sys.executable` works inside. As root, bwrap runs
+  privileged (no user namespace) and `setpriv` drops to the run's uid inside; otherwise bwrap
+  runs unprivileged in a new user namespace, as the caller (needs unprivileged user
+  namespaces, on by default in Debian 12).
 - "unshare-net" (root without bwrap; util-linux `unshare`, `setpriv`, `mount`): new network
   (not even loopback is up), mount, PID, IPC and UTS namespaces; private tmpfs over /tmp,
   /var/tmp, /run/lock and /dev/shm; home and repository hidden as above. The root filesystem
@@ -368,7 +368,8 @@ def _bwrap_argv(work: Path, inner: list[str], limits: SandboxLimits, uid: int | 
         argv += ["--cap-add", "CAP_SETUID,CAP_SETGID,CAP_SETPCAP,CAP_DAC_OVERRIDE"]
         inner = [*_setpriv(uid), *inner]
     argv += ["--hostname", "sandbox", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"]
-    argv += ["--size", str(limits.memory_mb * 1024 * 1024), "--perms", "1777", "--tmpfs", "/tmp"]
+    for tmp in ("/tmp", "/dev/shm"):  # private and writable (multiprocessing needs /dev/shm)
+        argv += ["--size", str(limits.memory_mb * 1024 * 1024), "--perms", "1777", "--tmpfs", tmp]
     hidden = _hidden_dirs(work)
     for path in hidden:
         argv += ["--size", str(1024 * 1024), "--perms", "0755", "--tmpfs", path]
