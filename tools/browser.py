@@ -3,8 +3,9 @@
 Keyword checks cannot tell a Tetris game from a page that throws on every frame and draws a
 black board, so this module loads the page in Debian's chromium and watches it:
 
-- ``loads``: no uncaught JavaScript error during load and play, the load event fires, and the
-  page keeps answering (an infinite loop fails here).
+- ``loads``: no uncaught JavaScript error during load and play (an unhandled promise
+  rejection counts, e.g. a ``fetch`` to the blocked network without ``.catch``), the load
+  event fires, and the page keeps answering (an infinite loop fails here).
 - ``draws``: a canvas holds non-background pixels, or the DOM holds a board grid of >= 100
   cells.
 - ``advances``: the drawn state changes with time alone, no keys pressed in that window.
@@ -14,7 +15,11 @@ How a run goes: ``site_dir`` is served by a loopback HTTP server (only that fold
 request to any other origin is blocked and recorded, and the page's clock (``Date``, timers,
 ``requestAnimationFrame``) is Playwright's fake clock, paused from the first instant. Time
 only moves when we step it, so a run is deterministic and fast: two seconds of game time
-take a fraction of a second.
+take a fraction of a second. The page's first ~100 ms are let run before any comparison, so
+a first paint does not count as motion. Real time only bounds the run: the load event
+(5 s), each call into the page (5 s; both at most a quarter of ``timeout``) and the whole
+run (``timeout``). A busy loop trips them; so can a machine starved of CPU, so run checks
+one or two at a time per two cores.
 
 The drawn state is a fingerprint: a hash of every canvas's pixels plus the class, inline
 style and text of each cell of the board grid (not computed styles, so CSS transitions
@@ -31,7 +36,8 @@ window. With time under our control:
    step until the game makes its own next change (a tick just happened, the next one is a
    whole period away), then step one more window with no key as a control: if that control
    window changed too, the page animates continuously and only rule 1 counts for that key.
-   This is exact for drop intervals above ~130 ms (STEP_MS + 2 * WINDOW_MS).
+   This is exact for drop intervals above ~130 ms (STEP_MS + 2 * WINDOW_MS); a page that
+   moves by itself faster than that (but not every frame) can be credited with keys.
 
 A game that waits for a key before pieces start falling fails the idle window at the start;
 after the key round we watch once more with no keys, and if it then moves by itself
@@ -41,7 +47,7 @@ Keys go to the focused element: the first element with a tabindex if there is on
 the document body (so ``document``/``window`` listeners hear them). We do not click: a
 click can be a game action.
 
-Use one ``BrowserSession`` for many pages (a launch costs ~1-2 s, a page ~0.5-1.5 s)::
+Use one ``BrowserSession`` for many pages (a launch costs ~1-2 s, a page ~1.5-3 s)::
 
     with BrowserSession() as browser:
         report = check_game_page(Path("out/site"), browser=browser, screenshot=Path("s.png"))
