@@ -205,7 +205,7 @@ def _json_parses(file: ExtractedFile) -> Check:
 
 _APP_MARKERS = re.compile(r"<(?:canvas|button|input|select|textarea|form)\b|\son[a-z]+\s*=", re.I)
 # A script element; one left open at the end of a cut-off page runs to the end.
-_SCRIPT_BLOCK = re.compile(r"<script\b([^>]*)>(.*?)(?:</script\s*>|\Z)", re.I | re.S)
+_SCRIPT_BLOCK = re.compile(r"<script\b([^>]{0,1000})>(.*?)(?:</script\s*>|\Z)", re.I | re.S)
 _JS_TYPES = ("", "text/javascript", "application/javascript", "module")
 
 

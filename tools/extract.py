@@ -19,13 +19,10 @@ import json
 import posixpath
 import re
 import sys
-from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated
+from typing import Any
 from urllib.parse import unquote
-
-import typer
 
 
 class NoCodeError(ValueError):
@@ -535,7 +532,7 @@ def _make_block(index: int, answer: str, lines: list[_Line], raw: _Raw) -> CodeB
 
 _SIGNALS: dict[str, list[tuple[re.Pattern[str], int]]] = {
     "python": [
-        (re.compile(r"^\s*(async\s+)?def \w+\s*\(.*\)\s*(->\s*[^:]+)?:\s*(#.*)?$", re.M), 3),
+        (re.compile(r"^\s*(async\s+)?def \w+\s*\(.*\)\s*(->\s*[^:\n]+)?:\s*(#.*)?$", re.M), 3),
         (re.compile(r"^\s*class \w+(\(.*\))?:\s*$", re.M), 3),
         (re.compile(r"^(from [\w.]+ import \w|import [\w.]+( as \w+)?(, [\w.]+)*\s*$)", re.M), 3),
         (re.compile(r"^if __name__ == ['\"]__main__['\"]:", re.M), 5),
@@ -590,6 +587,12 @@ _COMMANDS = set(
 )
 
 
+# `export default App;` and `open(path)` are code, not commands.
+_CODE_IN_LINE = re.compile(
+    r"[;{}]\s*$|=>|\s=\s|\b(?:function|const|let|var|class|def|return|import|default)\b|^\w+\("
+)
+
+
 def looks_like_commands(code: str) -> bool:
     """True when every line is a shell command (`npm install`, `$ python main.py`)."""
     lines = [line.strip() for line in code.splitlines()]
@@ -598,8 +601,8 @@ def looks_like_commands(code: str) -> bool:
         return False
     for line in lines:
         words = re.sub(r"^(\$|>|PS [^>]*>)\s*", "", line).split()
-        if not words or words[0] not in _COMMANDS or line.endswith((";", "{")) or " = " in line:
-            return False  # `export default App;` is code, not a command
+        if not words or words[0] not in _COMMANDS or _CODE_IN_LINE.search(line):
+            return False
     return True
 
 
@@ -649,7 +652,7 @@ def guess_language(code: str) -> str | None:
         language: sum(weight * min(len(pattern.findall(text)), 5) for pattern, weight in signals)
         for language, signals in _SIGNALS.items()
     }
-    tags = sum(bool(re.match(r"\s*</?[a-zA-Z!][^>]*>?", line)) for line in lines)
+    tags = sum(bool(re.match(r"\s*</?[a-zA-Z!]", line)) for line in lines)
     if tags >= 0.5 * len(lines) and scores["javascript"] < 3 and scores["jsx"] < 3:
         return "html"
     if scores["javascript"] >= 3 or (scores["typescript"] >= 3 and scores["javascript"] >= 1):
@@ -668,12 +671,13 @@ def guess_language(code: str) -> str | None:
 
 # --- references ---------------------------------------------------------------------------
 
-_HTML_COMMENT = re.compile(r"<!--.*?-->", re.S)
-_ATTR = r"""\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+))"""
-_LINK_HREF = re.compile(rf"<link\b[^>]*?\bhref{_ATTR}", re.I)
-_SCRIPT_SRC = re.compile(rf"<script\b[^>]*?\bsrc{_ATTR}", re.I)
+# Bounded repeats and an unclosed comment running to the end keep these linear on odd input.
+_HTML_COMMENT = re.compile(r"<!--.*?(?:-->|\Z)", re.S)
+_ATTR = r"""\s*=\s*(?:"([^"]{0,2000})"|'([^']{0,2000})'|([^\s"'>]+))"""
+_LINK_HREF = re.compile(rf"<link\b[^>]{{0,1000}}?\bhref{_ATTR}", re.I)
+_SCRIPT_SRC = re.compile(rf"<script\b[^>]{{0,1000}}?\bsrc{_ATTR}", re.I)
 _JS_IMPORT = re.compile(
-    r"""^\s*(?:import|export)\s+(?:[\w*{}\s,$]+?\s+from\s+)?["']([^"'\n]+)["']"""
+    r"""^\s*(?:import|export)\s+(?:[\w*{}\s,$]{1,1000}?\s+from\s+)?["']([^"'\n]+)["']"""
     r"""|\b(?:import|require)\(\s*["']([^"'\n]+)["']\s*\)""",
     re.M,
 )
@@ -744,8 +748,8 @@ class _Slot:
 
 def _drop_reason(block: CodeBlock) -> str | None:
     """Why a block is not a file, or None when it is one."""
-    if block.name_hint:
-        return None
+    if block.name_hint or block.code.startswith("#!"):
+        return None  # named, or a script with a shebang
     if not block.code.strip():
         return "empty"
     if _looks_like_tree(block.code):
@@ -753,10 +757,8 @@ def _drop_reason(block: CodeBlock) -> str | None:
     if looks_like_commands(block.code):
         return "shell commands"
     if block.language in _NAMED_ONLY:
-        if block.language == "shell" and (
-            block.code.startswith("#!") or re.search(r"^\s*(if|for|while|function)\b", block.code, re.M)
-        ):
-            return None
+        if block.language == "shell" and re.search(r"^\s*(if|for|while|function)\b", block.code, re.M):
+            return None  # a script with control flow, not a list of commands
         return {"shell": "shell commands", "text": "plain text"}.get(
             block.language, f"{block.language} without a file name"
         )
@@ -922,9 +924,9 @@ def apply_layout(blocks: list[CodeBlock], layout: dict[int, str]) -> list[Extrac
         raise ValueError(f"no block {unknown[0]} in the answer (its blocks are {known})")
     seen: dict[str, int] = {}
     for index, name in sorted(layout.items()):
-        key = name.removeprefix("./").lower()
+        key = name.removeprefix("./").lower()  # one file on case-insensitive file systems
         if key in seen:
-            raise ValueError(f"{name} is given to blocks {seen[key]} and {index}: one block per file")
+            raise ValueError(f"blocks {seen[key]} and {index} are both named {name}: one block per file")
         seen[key] = index
     return [
         ExtractedFile(
@@ -963,13 +965,14 @@ def describe_blocks(blocks: list[CodeBlock]) -> str:
 
 
 # --- the command line -----------------------------------------------------------------------
+# `app` is built on first use: typer takes longer to import than everything else here, and
+# the pipeline imports this module without its CLI.
 
-app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
 
-
-def _fail(message: str, code: int = 1) -> typer.Exit:
-    typer.echo(f"error: {message}", err=True)
-    return typer.Exit(code)
+def _fail(message: str, code: int = 1) -> SystemExit:
+    """One line on stderr, no traceback."""
+    print(f"error: {message}", file=sys.stderr)
+    return SystemExit(code)
 
 
 def _read_answer(source: str) -> str:
@@ -989,14 +992,9 @@ def _read_answer(source: str) -> str:
         raise _fail(f"{source}: not UTF-8 text", 2) from None
 
 
-@app.command()
-def main(
-    response_file: Annotated[str, typer.Argument(help="the model's answer; - reads stdin")],
-    out: Annotated[Path, typer.Option("--out", "-o", help="folder to write the files into")],
-    force: Annotated[bool, typer.Option("--force", help="overwrite existing files")] = False,
-) -> None:
+def run_cli(response_file: str, out: Path, force: bool = False) -> None:
     """Extract the code files from a model's answer and write them into --out."""
-    from tools.files import OutputExistsError, UnsafePathError, write_files
+    from tools.files import OutputExistsError, UnsafePathError, write_files  # they import this module
     from tools.lazy import lazy_verdict
 
     answer = _read_answer(response_file)
@@ -1008,20 +1006,45 @@ def main(
     except OSError as exc:
         raise _fail(f"{exc.filename or out}: {exc.strerror}") from None
     for file in written:
-        typer.echo(f"{file.name}  {file.bytes} bytes")
+        print(f"{file.name}  {file.bytes} bytes")
+    warnings = []
     if extraction.ambiguous:
-        typer.echo(f"warning: ambiguous layout, guessed: {extraction.reason}", err=True)
-    for block in _truncated(extraction.blocks, extraction.files):
-        typer.echo(f"warning: block {block.index} was cut off before its end", err=True)
+        warnings.append(f"ambiguous layout, guessed: {extraction.reason}")
+    used = {file.block_index for file in extraction.files}
+    warnings += [
+        f"block {block.index} was cut off before its end"
+        for block in extraction.blocks
+        if block.truncated and block.index in used
+    ]
     verdict = lazy_verdict(extraction.files)
     if verdict.lazy:
-        typer.echo(f"warning: {verdict.reason()}", err=True)
+        warnings.append(verdict.reason())
+    for warning in warnings:
+        print(f"warning: {warning}", file=sys.stderr)
 
 
-def _truncated(blocks: Iterable[CodeBlock], files: list[ExtractedFile]) -> list[CodeBlock]:
-    used = {file.block_index for file in files}
-    return [block for block in blocks if block.truncated and block.index in used]
+def _make_app() -> Any:
+    import typer
+
+    cli = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
+
+    @cli.command(help=run_cli.__doc__)
+    def main(
+        response_file: str = typer.Argument(..., help="the model's answer; - reads stdin"),
+        out: Path = typer.Option(..., "--out", "-o", help="folder to write the files into"),
+        force: bool = typer.Option(False, "--force", help="overwrite existing files"),
+    ) -> None:
+        run_cli(response_file, out, force)
+
+    return cli
+
+
+def __getattr__(name: str) -> Any:
+    if name == "app":
+        globals()["app"] = built = _make_app()
+        return built
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 if __name__ == "__main__":
-    app()
+    _make_app()()

@@ -60,6 +60,12 @@ class _Syntax:
     quotes: str  # string delimiters to skip
     multiline_quotes: tuple[str, ...]  # delimiters whose strings may span lines
 
+    def special(self) -> re.Pattern[str]:
+        """Where something other than plain code may start: skip to it, not char by char."""
+        tokens = [*self.line_comments, *(pair[0] for pair in self.blocks), *self.multiline_quotes]
+        quotes = [f"[{re.escape(self.quotes)}]"] if self.quotes else []
+        return re.compile("|".join([*map(re.escape, tokens), *quotes]))
+
 
 def _syntax(language: str | None) -> _Syntax:
     c_blocks = (("/*", "*/"),)
@@ -93,6 +99,7 @@ class _Scanned:
 def _scan(code: str, language: str | None) -> Iterator[_Scanned]:
     """Split each line into comment text and code, skipping strings; state spans lines."""
     syntax = _syntax(language)
+    special = syntax.special()
     closing: str | None = None  # the end of the block comment or string we are inside
     in_string = False
     for number, raw in enumerate(code.split("\n"), 1):
@@ -111,6 +118,12 @@ def _scan(code: str, language: str | None) -> Iterator[_Scanned]:
                     break
                 i, closing, in_string = end + len(closing), None, False
                 continue
+            found = special.search(line, i)
+            if not found:
+                outside.append(line[i:])
+                break
+            outside.append(line[i : found.start()])
+            i = found.start()
             opened = next((pair for pair in syntax.blocks if line.startswith(pair[0], i)), None)
             if opened:
                 closing, kind = opened[1], "markup" if opened[0] == "<!--" else "block"
