@@ -42,10 +42,12 @@ class CaseResult:
     output_tokens: int = 0
     cost: float | None = None
     lazy: bool = False
+    skipped: bool = False  # not asked: the model had already failed for good
     scores: dict[str, float] = field(default_factory=dict)
     checks: dict[str, dict[str, Any]] = field(default_factory=dict)  # assertion -> passed, reason
     work_dir: str | None = None  # relative to the report folder
     screenshot: str | None = None  # relative to the report folder
+    agents: dict[str, dict[str, Any]] = field(default_factory=dict)  # pipeline: usage per role
     started: str = field(default_factory=lambda: datetime.now(UTC).isoformat())
 
     @classmethod
@@ -115,10 +117,12 @@ class CaseResult:
             output_tokens=out.output_tokens,
             cost=out.cost,
             lazy=out.lazy,
+            skipped=out.skipped,
             scores=scores,
             checks=checks,
             work_dir=_rel(work.parent, run_dir) if work else None,
             screenshot=_rel(shot, run_dir) if shot and shot.is_file() else None,
+            agents=out.agents,
             started=out.started,
         )
 
@@ -151,7 +155,7 @@ class Summary:
     def of(cls, model: str, suite: str, mode: str, rows: list[CaseResult]) -> Summary:
         costs = [r.cost for r in rows if r.cost is not None]
         # latency of answers only: a skipped case (model already down) took no time
-        durations = [r.duration for r in rows if r.requests or r.duration > 0.05]
+        durations = [r.duration for r in rows if not r.skipped]
         failures: dict[str, int] = {}
         for r in rows:
             if r.failure:

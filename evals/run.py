@@ -75,6 +75,22 @@ def load_suite(suite: str, limit: int | None = None) -> Dataset[CaseInputs, Any,
     return dataset
 
 
+def schema_text() -> str:
+    """The JSON schema of our datasets, evaluators included (what Dataset.to_file writes)."""
+    from pydantic_core import to_json
+
+    schema = Dataset[CaseInputs, Any, CaseMeta].model_json_schema_with_evaluators(ALL_EVALUATORS)
+    return to_json(schema, indent=2).decode() + "\n"
+
+
+def write_schemas() -> list[Path]:
+    """Refresh evals/datasets/<suite>_schema.json, which the YAML files point editors at."""
+    paths = [DATASETS / f"{suite}_schema.json" for suite in ("tetris", "bench")]
+    for path in paths:
+        path.write_text(schema_text(), encoding="utf-8")
+    return paths
+
+
 def for_mode(dataset: Dataset[CaseInputs, Any, CaseMeta], mode: Mode) -> Dataset | None:
     """The cases of `dataset` that run in `mode` (case metadata `modes`), or None."""
     cases = [c for c in dataset.cases if mode in (c.metadata.modes if c.metadata else ["generator"])]
@@ -179,26 +195,44 @@ def record_history(run: RunReport) -> None:
                 started=started,
             )
         )
-        if r.requests == 0 and r.error_class is None:
+        if r.skipped or (r.requests == 0 and r.error_class is None):
             continue  # nothing was asked of the model
-        outcome = "error" if r.error_class and r.error_class != "lazy_output" else "lazy" if r.lazy else "ok"
-        history.record_call(
-            CallRecord(
-                model=r.model,
-                role="generator" if r.mode == "generator" else "pipeline",
-                task_type=r.suite,
-                started=started,
-                duration=r.duration,
-                requests=r.requests,
-                input_tokens=r.input_tokens,
-                output_tokens=r.output_tokens,
-                cost=r.cost,
-                outcome=outcome,
-                error_class=r.error_class,
-                run_id=run.run_id,
-                source="eval",
+        bad = r.error_class and r.error_class != "lazy_output"
+        outcome = "error" if bad else "lazy" if r.lazy else "ok"
+        # pipeline: one call per agent, each under its own model; generator: the model itself
+        parts = [
+            (role, usage["model"], usage)
+            for role, usage in r.agents.items()
+            if usage.get("requests") or role == "generator"
+        ] or [("generator", r.model, asdict_usage(r))]
+        for role, model, usage in parts:
+            history.record_call(
+                CallRecord(
+                    model=model,
+                    role=role,
+                    task_type=r.suite,
+                    started=started,
+                    duration=usage.get("duration") or r.duration,
+                    requests=usage.get("requests", 0),
+                    input_tokens=usage.get("input_tokens", 0),
+                    output_tokens=usage.get("output_tokens", 0),
+                    cost=usage.get("cost"),
+                    outcome=outcome,
+                    error_class=r.error_class,
+                    run_id=run.run_id,
+                    source="eval",
+                )
             )
-        )
+
+
+def asdict_usage(r: CaseResult) -> dict[str, Any]:
+    return {
+        "duration": r.duration,
+        "requests": r.requests,
+        "input_tokens": r.input_tokens,
+        "output_tokens": r.output_tokens,
+        "cost": r.cost,
+    }
 
 
 # --- terminal output --------------------------------------------------------------------
@@ -298,6 +332,8 @@ def main(
     history: Annotated[bool, typer.Option(help="Record every case in the history database.")] = True,
 ) -> None:
     console = Console()
+    if not console.is_terminal:  # CI logs: room for the tables
+        console = Console(width=max(console.width, 150))
     suites = list(SUITES) if suite is SuiteOption.all else [suite.value]
     modes: list[Mode] = list(MODES) if mode is ModeOption.both else [mode.value]  # type: ignore[list-item]
     try:

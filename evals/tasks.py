@@ -74,6 +74,7 @@ class CaseOutput(BaseModel):
     # holds answer.md and screenshot.png
     error: str | None = None
     error_class: str | None = None
+    skipped: bool = False  # not asked: the model had already failed for good in this run
     lazy: bool = False
     placeholders: list[str] = Field(default_factory=list)
     rewrites: int = 0
@@ -96,19 +97,16 @@ def slug(text: str, limit: int = 80) -> str:
     return cleaned[:limit]
 
 
-_SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,100}$")
-
-
 def safe_relpath(name: str, index: int, language: str | None = None) -> str:
-    """A relative path inside the work dir for a file name a model chose.
+    """A relative path inside the work dir for a file name a model chose (tools.files rules);
+    a name that would escape becomes `file<index>.<ext>`."""
+    from tools.files import UnsafePathError, safe_relative_path
 
-    Keeps sub-folders (`src/app.js`) but never lets a name climb out or start at /.
-    """
-    parts = [p for p in re.split(r"[\\/]+", name.strip()) if p not in ("", ".")]
-    if parts and all(_SAFE_NAME.match(p) for p in parts) and ".." not in parts:
-        return "/".join(parts)
-    ext = {"python": "py", "javascript": "js", "typescript": "ts", "html": "html"}.get(language or "", "txt")
-    return f"file{index}.{ext}"
+    try:
+        return str(safe_relative_path(name))
+    except UnsafePathError:
+        ext = {"python": "py", "javascript": "js", "typescript": "ts", "html": "html"}
+        return f"file{index}.{ext.get(language or '', 'txt')}"
 
 
 def write_files(work_dir: Path, files: dict[str, str]) -> None:
@@ -265,7 +263,8 @@ class TaskFactory:
                     )
                 out.text = generation.text
                 out.lazy = bool(generation.lazy.lazy)
-                out.placeholders = list(getattr(generation.lazy, "placeholders", []) or [])
+                found = getattr(generation.lazy, "placeholders", None) or []
+                out.placeholders = [getattr(p, "text", str(p)) for p in found]
                 out.rewrites = generation.rewrites
                 if out.lazy:
                     out.error_class = ErrorClass.lazy_output
@@ -350,6 +349,7 @@ def _skipped(out: CaseOutput, gate: ModelGate) -> CaseOutput:
     assert gate.fatal is not None
     out.error_class, message = gate.fatal
     out.error = f"skipped: the model already failed with {message}"
+    out.skipped = True
     return out
 
 

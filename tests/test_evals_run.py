@@ -1,0 +1,191 @@
+"""The eval run end to end with scripted models: reports, history, exit codes, failing models."""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+from functools import partial
+from pathlib import Path
+
+import pytest
+from pydantic_ai.exceptions import ModelHTTPError
+from pydantic_ai.messages import ModelMessage, ModelResponse, TextPart
+from pydantic_ai.models.function import AgentInfo, FunctionModel
+from typer.testing import CliRunner
+
+from agents.config import ConfigError
+from evals import humaneval, run
+from evals.tasks import TaskFactory
+
+PROBLEMS = {p["task_id"]: p for p in humaneval.load_problems()}
+
+
+def solver(wrong_after: int | None = None) -> FunctionModel:
+    """Answers HumanEval tasks with the canonical solution (wrong from task `wrong_after` on)."""
+
+    def respond(messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
+        prompt = messages[0].parts[-1].content
+        problem = next(p for p in PROBLEMS.values() if p["prompt"].strip() in prompt)
+        number = int(problem["task_id"].split("/")[1])
+        body = problem["canonical_solution"]
+        if wrong_after is not None and number >= wrong_after:
+            body = "    return None\n"
+        return ModelResponse(parts=[TextPart(f"```python\n{problem['prompt']}{body}```")])
+
+    return FunctionModel(respond)
+
+
+def limited(messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
+    raise ModelHTTPError(429, "scripted", body={"error": "quota exceeded"})
+
+
+def build(spec: str):
+    if spec == "missing-key":
+        raise ConfigError(
+            "missing API key for 'openai:gpt-4o': set OPENAI_API_KEY in the environment or in .env"
+        )
+    return {
+        "good": solver(),
+        "half": solver(wrong_after=2),
+        "limited": FunctionModel(limited),
+    }[spec]
+
+
+@pytest.fixture(autouse=True)
+def history_file(tmp_path: Path, monkeypatch) -> Path:
+    path = tmp_path / "history.sqlite"
+    monkeypatch.setenv("CODECREW_HISTORY", str(path))
+    return path
+
+
+@pytest.fixture
+def scripted(monkeypatch) -> None:
+    """The CLI builds its TaskFactory with our scripted models."""
+    monkeypatch.setattr(run, "TaskFactory", partial(TaskFactory, builder=build))
+
+
+def run_once(tmp_path: Path, models: list[str], **kwargs) -> tuple[int, dict, Path]:
+    factory = TaskFactory(tmp_path, builder=build)
+    code = run.run_eval(
+        models,
+        ["humaneval"],
+        ["generator"],
+        limit=4,
+        report_dir=tmp_path / "reports",
+        factory=factory,
+        **kwargs,
+    )
+    [run_dir] = (tmp_path / "reports").iterdir()
+    return code, json.loads((run_dir / "report.json").read_text()), run_dir
+
+
+def test_reports_hold_the_real_per_case_results(tmp_path: Path) -> None:
+    code, report, run_dir = run_once(tmp_path, ["good", "half", "limited", "missing-key"])
+    assert code == 0  # no --min-pass-rate
+    rows = {(c["model"], c["case"]): c for c in report["cases"]}
+    assert len(rows) == 16
+    assert all(rows[("good", f"HumanEval_{i}")]["passed"] for i in range(4))
+    assert [rows[("half", f"HumanEval_{i}")]["passed"] for i in range(4)] == [True, True, False, False]
+    assert "AssertionError" in rows[("half", "HumanEval_3")]["reason"]
+    assert rows[("half", "HumanEval_3")]["failure"] == "check_failed"
+    # the failing models are reported with their error class; the others ran regardless
+    assert {rows[("limited", f"HumanEval_{i}")]["failure"] for i in range(4)} == {"rate_limited"}
+    assert {rows[("missing-key", f"HumanEval_{i}")]["failure"] for i in range(4)} == {"config"}
+    assert "OPENAI_API_KEY" in rows[("missing-key", "HumanEval_0")]["reason"]
+    summary = {s["model"]: s for s in report["models_summary"]}
+    assert summary["good"]["pass_rate"] == 1.0 and summary["half"]["pass_rate"] == 0.5
+    assert summary["good"]["input_tokens"] > 0 and summary["good"]["requests"] == 4
+    assert summary["good"]["cost"] is None  # no price known: not 0
+    assert summary["limited"]["failures"] == {"rate_limited": 4}
+    html = (run_dir / "report.html").read_text()
+    assert html.count("<svg") == 6  # pass rate, latency, tokens, cost, two scatters
+    assert "AssertionError" in html and "rate_limited" in html and "OPENAI_API_KEY" in html
+    assert "<script" not in html and not re.search(r'(src|href)="https?:', html)
+    assert (run_dir / "work" / "humaneval" / "good" / "generator" / "HumanEval_0" / "answer.md").is_file()
+
+
+def test_every_case_goes_into_the_history(tmp_path: Path, history_file: Path) -> None:
+    run_once(tmp_path, ["good", "limited"])
+    db = sqlite3.connect(history_file)
+    evals = db.execute("SELECT model, passed, error_class FROM evals ORDER BY model, case_name").fetchall()
+    assert evals == [("good", 1, None)] * 4 + [("limited", 0, "rate_limited")] * 4
+    calls = db.execute("SELECT model, role, source, outcome FROM calls").fetchall()
+    assert ("good", "generator", "eval", "ok") in calls
+    # a case skipped after three 429s in a row (the model is given up) records no call
+    assert calls.count(("limited", "generator", "eval", "error")) in (3, 4)
+
+
+def test_min_pass_rate_sets_the_exit_code(tmp_path: Path) -> None:
+    assert run_once(tmp_path / "a", ["good", "half"], min_pass_rate=0.5)[0] == 0
+    assert run_once(tmp_path / "b", ["good", "half"], min_pass_rate=0.75)[0] == 1
+    assert run_once(tmp_path / "c", ["good"], min_pass_rate=1.0)[0] == 0
+
+
+def test_cli(tmp_path: Path, scripted) -> None:
+    reports = tmp_path / "reports"
+    args = ["--suite", "humaneval", "--limit", "2", "--mode", "generator", "--report-dir", str(reports)]
+    result = CliRunner().invoke(run.app, [*args, "--models", "good,limited", "--min-pass-rate", "0.9"])
+    assert result.exit_code == 1, result.output
+    assert "limited: pass rate 0% is below --min-pass-rate 90%" in result.output
+    assert "rate_limited" in result.output
+    result = CliRunner().invoke(run.app, [*args, "--models", "good", "--min-pass-rate", "0.9"])
+    assert result.exit_code == 0, result.output
+    assert len(list(reports.iterdir())) == 2  # one timestamped folder per run
+
+
+def test_cli_defaults_to_the_configured_models(tmp_path: Path, scripted, monkeypatch) -> None:
+    monkeypatch.setattr(run, "_default_models", lambda: ["good"])
+    result = CliRunner().invoke(
+        run.app, ["--suite", "humaneval", "--limit", "1", "--report-dir", str(tmp_path)]
+    )
+    assert result.exit_code == 0, result.output
+    report = json.loads(next(tmp_path.glob("*/report.json")).read_text())
+    assert report["models"] == ["good"] and report["modes"] == ["generator", "pipeline"]
+    assert "humaneval has no pipeline cases" in report["notes"]
+
+
+def test_missing_checker_is_a_setup_error(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setattr(run.bench, "node_problem", lambda: "esbuild missing: run `npm ci ...`")
+    result = CliRunner().invoke(
+        run.app, ["--suite", "bench", "--models", "good", "--report-dir", str(tmp_path)]
+    )
+    assert result.exit_code == 2
+    assert "esbuild missing" in result.output
+
+
+def test_mode_filter_keeps_only_cases_that_run_that_way() -> None:
+    tetris = run.load_suite("tetris")
+    assert run.for_mode(tetris, "pipeline") is not None
+    assert run.for_mode(run.load_suite("bench"), "pipeline") is None
+    jobs = run.plan(["a", "b"], ["tetris", "bench"], ["generator", "pipeline"], limit=None)
+    assert sorted((j.model, j.suite, j.mode) for j in jobs) == [
+        ("a", "bench", "generator"),
+        ("a", "tetris", "generator"),
+        ("a", "tetris", "pipeline"),
+        ("b", "bench", "generator"),
+        ("b", "tetris", "generator"),
+        ("b", "tetris", "pipeline"),
+    ]
+
+
+@pytest.mark.parametrize("suite", ["tetris", "bench"])
+def test_datasets_round_trip_through_yaml(tmp_path: Path, suite: str) -> None:
+    dataset = run.load_suite(suite)
+    dataset.to_file(tmp_path / f"{suite}.yaml", custom_evaluator_types=run.ALL_EVALUATORS)
+    loaded = type(dataset).from_file(tmp_path / f"{suite}.yaml", custom_evaluator_types=run.ALL_EVALUATORS)
+    assert [c.name for c in loaded.cases] == [c.name for c in dataset.cases]
+    assert [c.inputs for c in loaded.cases] == [c.inputs for c in dataset.cases]
+    assert [c.evaluators for c in loaded.cases] == [c.evaluators for c in dataset.cases]
+    assert loaded.evaluators == dataset.evaluators
+
+
+@pytest.mark.parametrize("suite", ["tetris", "bench"])
+def test_schema_files_are_current(suite: str) -> None:
+    """If this fails: python -c 'from evals.run import write_schemas; write_schemas()'"""
+    assert (run.DATASETS / f"{suite}_schema.json").read_text() == run.schema_text()
+    assert (
+        (run.DATASETS / f"{suite}.yaml")
+        .read_text()
+        .startswith(f"# yaml-language-server: $schema={suite}_schema.json\n")
+    )
