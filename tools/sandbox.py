@@ -48,9 +48,17 @@ of `memory_mb`, so V8 reports "JavaScript heap out of memory" before the kernel 
 Node is recognised by the first word of the command only (not `sh -c "node ..."`).
 Limits are per process, not per tree: a run may use up to max_processes * memory_mb.
 
-Measured per-run overhead here (Debian 12 container, 2 shared cores, root; median of 20 runs of
-`python3 -c pass`, ~17 ms unsandboxed, includes writing and removing the temp dir):
-  bwrap ~+9 ms, unshare-net ~+9 ms, socket-guard ~+4 ms (see `python -m tools.sandbox`).
+Measured per-run overhead (`python -m tools.sandbox`: `python3 -c pass`, 20 interleaved
+rounds, includes writing and removing the temp dir), on this 2-core machine while it was busy
+(load average 8-12), so absolute numbers are inflated; median / fastest run:
+  unsandboxed    52-69 / 32-47 ms
+  bwrap         +60 / +50-65 ms   (bwrap + setpriv + prlimit execs, namespace setup)
+  unshare-net  +135-195 / +75-130 ms (a shell and ~8 `mount` execs per run)
+  socket-guard  +64-82 / +52-57 ms (prlimit exec, sitecustomize imports socket)
+
+Interpreters: the sandbox uid can run what any user can (`python3` is Debian's, `node`). Under
+bwrap and unshare-net the running interpreter and its venv are re-exposed, so `sys.executable`
+works too; under socket-guard as root it does not when it lives under /root (mode 700).
 
 Thread-safe: no `preexec_fn` is used (privileges are dropped by subprocess's own `user=`/
 `group=` or by `setpriv`), so runs may be started from several threads at once.
@@ -743,10 +751,13 @@ def main() -> None:
     for _ in range(rounds):  # interleaved, so a busy machine slows every way alike
         for way in ways:
             times[way].append(_timed(cmd, way))
-    median = {way: sorted(spent)[rounds // 2] * 1000 for way, spent in times.items()}
-    print(f"unsandboxed `{shlex.join(cmd)}`: {median[None]:.1f} ms (median of {rounds})")
+    med = {way: sorted(spent)[rounds // 2] * 1000 for way, spent in times.items()}
+    low = {way: min(spent) * 1000 for way, spent in times.items()}
+    print(f"`{shlex.join(cmd)}`, {rounds} rounds: median / fastest wall time per run")
+    print(f"{'unsandboxed':>13}: {med[None]:6.1f} / {low[None]:6.1f} ms")
     for way in ways[1:]:
-        print(f"{way:>13}: {median[way]:.1f} ms, overhead +{median[way] - median[None]:.1f} ms")
+        extra = f"overhead +{med[way] - med[None]:.1f} / +{low[way] - low[None]:.1f} ms"
+        print(f"{way:>13}: {med[way]:6.1f} / {low[way]:6.1f} ms, {extra}")
 
 
 if __name__ == "__main__":
