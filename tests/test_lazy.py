@@ -48,6 +48,8 @@ LAZY = [
     ("python", "def main():\n    setup()\n    ...\n    run()", 3, "ellipsis-body"),
     ("python", "class Game:\n    def step(self) -> None:\n        ...", 3, "ellipsis-body"),
     ("python", "def main():\n    # ...", 2, "ellipsis-body"),
+    (None, "class Game {\n  ...\n}", 2, "ellipsis-body"),
+    (None, "def main():\n    ...\n", 2, "ellipsis-body"),
     ("javascript", "let a = 1;\n[... rest of the code ...]", 2, "rest-of-code"),
     ("javascript", "function a() {\n  // other helper functions\n}", 2, "rest-of-code"),
     ("javascript", "const a = 1;\n// ... more functions ...", 2, "rest-of-code"),
@@ -113,6 +115,24 @@ COMPLETE = [
     ("html", "<div>\n  <!-- More buttons -->\n  <button>Go</button>\n</div>"),
     ("markdown", "# Notes\n\n...\n\nThe rest of the code is in game.js."),
     (None, "def main():\n    print('hi')\n\nmain()"),
+    # Comments seen in real, complete code (found by running this over site-packages)
+    ("python", "# if that fails just read the rest of the file\ndata = f.read()"),
+    ("python", "# move the axes to the end for simplicity:\nx = x.T"),
+    ("python", "# `hook` used to be implemented by creating a full copy\nhook = make()"),
+    ("python", "# Not implemented by `OtherModel`: it has no endpoint.\nraise NotImplementedError"),
+    ("python", "# Same as above but with active greenlets\nrun()"),
+    ("python", "# keys are unchanged.\nreturn keys"),
+    ("python", "# an unsupported one the graph counted is left out here.\nreturn tools"),
+    ("python", "# Nonzero (and some other functions) should be threadsafe\n# for all dtypes\ncheck()"),
+    ("python", "# block, needs special handling in the rest of the file\nendifs = 'end'"),
+    ("python", "# You want to do this:\n#\n#   def f(x):\n#       ...\n#\nf(1)"),
+    (
+        "python",
+        "if TYPE_CHECKING:\n    def close(self) -> None: ...\n    def open(self) -> None:\n        ...",
+    ),
+    ("python", "specs: typing.Tuple[\n    int,\n    ...\n] = ()"),
+    ("python", "class Session(Protocol):\n    @property\n    def name(self) -> str: ..."),
+    ("javascript", "/*\n * Rest of the file handles input.\n */\nhandleInput();"),
     (None, ""),
 ]
 

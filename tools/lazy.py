@@ -106,7 +106,7 @@ def _scan(code: str, language: str | None) -> Iterator[_Scanned]:
         line = raw.removesuffix("\r")
         comment: list[str] = []
         outside: list[str] = []
-        kind = ""
+        kind = "" if not closing or in_string else ("markup" if closing == "-->" else "block")
         i = 0
         while i < len(line):
             if closing:
@@ -188,7 +188,15 @@ _ARTICLE = r"(?:the\s+|your\s+|my\s+|this\s+)?"
 class _Rule:
     kind: str
     pattern: re.Pattern[str]
-    strong: bool  # weak rules flag a comment only where no code follows it
+    # How sure a match is:
+    #   strong  - always a placeholder ("for brevity", "TODO: implement", "(same as before)")
+    #   phrase  - sure when it opens the comment or says "left out" ("// rest of the code"),
+    #             else only where no code follows ("read the rest of the file" is prose)
+    #   weak    - sure only with "..." or "left out" words; else only where no code follows,
+    #             since "// Other functions" may head the functions it names
+    #   same    - like weak, but only "..." makes it sure ("keys are unchanged" is prose)
+    #   enclosed - "// ... piece definitions": sure when it also ends with "..."
+    strength: str
     markup_only: bool = False  # only in <!-- --> and /* */ comments
 
 
@@ -196,27 +204,41 @@ _RULES = [
     _Rule(
         "rest-of-code",
         re.compile(
-            rf"\brest\s+of\s+{_ARTICLE}(?:[\w-]+\s+){{0,2}}?{_GENERIC}{_END}"
-            rf"|\bremaining\s+{_GENERIC}{_END}|\bfill\s+in\s+the\s+rest\b"
-            r"|^(?:\.\.\.)?\s*(?:and\s+)?(?:the\s+)?rest\b\W*$"
+            r"\bfill\s+in\s+the\s+rest\b|^(?:\.\.\.)?\s*(?:and\s+)?(?:the\s+)?rest\b\W*$"
+            r"|\(\s*(?:\.\.\.)?\s*rest\s+of\b[^)]*\)"
         ),
-        strong=True,
+        "strong",
+    ),
+    _Rule(
+        "rest-of-code",
+        re.compile(
+            rf"\brest\s+of\s+{_ARTICLE}(?:[\w-]+\s+){{0,2}}?{_GENERIC}{_END}"
+            rf"|\b(?:remaining|more|other)\s+{_GENERIC}{_END}"
+        ),
+        "phrase",
     ),
     _Rule(
         "remaining-markup",
         re.compile(rf"\b(?:rest\s+of|remaining)\s+{_ARTICLE}(?:[\w-]+\s+)?{_GENERIC_MARKUP}{_END}"),
-        strong=True,
+        "phrase",
     ),
     _Rule(
         "omitted-for-brevity",
         re.compile(
-            r"\b(?:for|to\s+save)\s+(?:brevity|space|simplicity|length)\b|\bbrevity\b"
-            r"|\b(?:omitted|removed|truncated|elided|snipped|not\s+shown|abbreviated)\s+(?:here|for)\b"
-            rf"|\b(?:{_GENERIC}|{_SPECIFIC}|{_GENERIC_MARKUP})\s+(?:\w+\s+)?"
-            r"(?:omitted|elided|snipped|not\s+shown|truncated)\b"
-            r"|\((?:omitted|removed|snipped|truncated|abbreviated)\)"
+            r"\bbrevity\b|\bto\s+save\s+space\b|\((?:omitted|removed|snipped|truncated|abbreviated)\)"
+            r"|\b(?:omitted|removed|elided|snipped|left\s+out|not\s+shown|skipped)\s+"
+            r"for\s+(?:brevity|clarity|simplicity|space|readability)"
         ),
-        strong=True,
+        "strong",
+    ),
+    _Rule(
+        "omitted-for-brevity",
+        re.compile(
+            r"\b(?:omitted|elided|snipped|left\s+out|not\s+shown|skipped)\s+here\b"
+            rf"|\b(?:{_GENERIC}|{_SPECIFIC}|{_GENERIC_MARKUP})\s+(?:\w+\s+)?"
+            r"(?:omitted|elided|snipped|not\s+shown)\b"
+        ),
+        "phrase",
     ),
     _Rule(
         "todo-implement",
@@ -227,10 +249,23 @@ _RULES = [
             r"|\b(?:your|add|insert|put|write)\s+(?:[\w-]+\s+){0,2}?(?:code|logic|implementation|"
             r"styles?|markup|content)\s+(?:goes\s+)?here\b"
             r"|\b(?:code|logic|implementation|styles?)\s+goes\s+here\b"
-            r"|\bimplement(?:ation)?\s+(?:this|here|me|later)\b|\bimplement\b.*\bhere\b"
-            r"|\bto\s+be\s+implemented\b|\bnot\s+(?:yet\s+)?implemented\b"
+            r"|\bimplement\s+(?:this|me|later)\b|\bimplement\b.*\bhere\b"
+            r"|\b(?:needs|has|have|is|are|still|yet)\s+to\s+be\s+implemented\b|^to\s+be\s+implemented\b"
+            r"|^(?:todo\W*)?not\s+(?:yet\s+)?implemented(?:\s+yet)?\W*$"
         ),
-        strong=True,
+        "strong",
+    ),
+    _Rule(
+        "same-as-before",
+        re.compile(
+            r"\((?:unchanged|same\s+as\s+(?:before|above)|no\s+changes?)\)|^(?:\.\.\.)?\s*unchanged\W*$"
+        ),
+        "strong",
+    ),
+    _Rule(
+        "existing-code",
+        re.compile(rf"\b(?:existing|previous|original|prior)\s+(?:{_GENERIC}|{_GENERIC_MARKUP}){_END}"),
+        "phrase",
     ),
     _Rule(
         "same-as-before",
@@ -239,21 +274,16 @@ _RULES = [
             r"the\s+previous|in\s+the\s+previous|the\s+original|original)\b"
             rf"|\b(?:{_GENERIC}|{_SPECIFIC}|{_GENERIC_MARKUP}|rest|everything(?:\s+else)?|this\s+part)"
             r"\b.{0,30}\b(?:remains?|stays?|is|are|kept)\s+(?:the\s+)?(?:same|unchanged|as[- ]is)\b"
-            r"|\((?:unchanged|same\s+as\s+before|no\s+changes?)\)|^(?:\.\.\.)?\s*unchanged\W*$"
+            r"|\b(?:is|are|remains?|stays?)\s+(?:the\s+same|unchanged)\W*$"
         ),
-        strong=True,
-    ),
-    _Rule(
-        "existing-code",
-        re.compile(rf"\b(?:existing|previous|original|prior)\s+(?:{_GENERIC}|{_GENERIC_MARKUP}){_END}"),
-        strong=True,
+        "same",
     ),
     _Rule(
         "rest-of-code",
         re.compile(
             rf"\b(?:rest\s+of|remaining|other|more|additional)\s+{_ARTICLE}(?:[\w-]+\s+)?{_SPECIFIC}{_END}"
         ),
-        strong=False,
+        "weak",
     ),
     _Rule(
         "remaining-markup",
@@ -261,7 +291,7 @@ _RULES = [
             rf"\b(?:rest\s+of|remaining|other|more|additional)\s+{_ARTICLE}(?:[\w-]+\s+)?"
             rf"{_SPECIFIC_MARKUP}{_END}"
         ),
-        strong=False,
+        "weak",
         markup_only=True,
     ),
     _Rule(
@@ -270,27 +300,25 @@ _RULES = [
             rf"\b(?:existing|previous|original|prior)\s+{_SPECIFIC}{_END}"
             rf"|\bkeep\s+(?:the\s+)?(?:existing|previous|original|other)\s+(?:[\w-]+\s+)?{_SPECIFIC}"
         ),
-        strong=False,
+        "weak",
     ),
-    _Rule(
-        "same-as-before",
-        re.compile(r"\b(?:is|are|remains?|stays?)\s+(?:the\s+same|unchanged)\W*$"),
-        strong=False,
-    ),
-    _Rule("ellipsis-body", re.compile(r"^(?:(?:\.{3,}\s*)+|etc\.?|and\s+so\s+on\.?)$"), strong=True),
-    # "// ... piece definitions": the code it names is not there.
-    _Rule("ellipsis-comment", re.compile(r"^\.{3}"), strong=False),
+    _Rule("ellipsis-body", re.compile(r"^(?:(?:\.{3,}\s*)+|etc\.?|and\s+so\s+on\.?)$"), "strong"),
+    _Rule("ellipsis-comment", re.compile(r"^\.{3}\s*[a-z][a-z\s-]*\W*$"), "enclosed"),
 ]
-# Words that turn a weak phrase into a sure one: "// other methods ..." / "here" / "unchanged".
-_BARE_ELLIPSIS = re.compile(r"^(?:\.{3}|…)[;,]?$")
+# Words after a phrase that say the code was left out: "// other methods here".
 _LEFT_OUT = re.compile(
-    r"\.\.\.|\b(?:here|goes|omitted|unchanged|same|etc|not\s+shown|as\s+before|remains?|stays?|"
+    r"\b(?:here|goes|omitted|unchanged|same|etc|not\s+shown|as\s+before|remains?|stays?|"
     r"continues?|follows?)\b"
 )
+# What may stand before a phrase that opens a placeholder: "// ... and the rest of the code".
+_LEAD_IN = re.compile(
+    r"(?:\.\.\.\s*|[(\[]\s*|(?:and|the|insert|add|keep|include|put|with|plus|all|then)\s+)*"
+)
+_BARE_ELLIPSIS = re.compile(r"^(?:\.{3}|…)[;,]?$")
 
 
 def _comment_kind(comment: str, where: str) -> tuple[str, bool] | None:
-    """(kind, strong) when a comment is a placeholder, else None."""
+    """(kind, sure) when a comment is a placeholder, else None; unsure ones need context."""
     text = re.sub(r"^[\s*#/!-]+", "", comment).strip().lower()  # JSDoc stars, extra slashes
     text = text.replace("…", "...")
     if not text:
@@ -298,9 +326,28 @@ def _comment_kind(comment: str, where: str) -> tuple[str, bool] | None:
     for rule in _RULES:
         if rule.markup_only and where not in ("markup", "block"):
             continue
-        if rule.pattern.search(text):
-            return rule.kind, rule.strong or bool(_LEFT_OUT.search(text.removeprefix("...")))
+        match = rule.pattern.search(text)
+        if match:
+            return rule.kind, _sure(rule, text, match)
     return None
+
+
+def _sure(rule: _Rule, text: str, match: re.Match[str]) -> bool:
+    after = text[match.end() :]
+    if rule.strength == "strong":
+        return True
+    if rule.strength == "enclosed":
+        return bool(re.search(r"\.{3}\W*$", after))
+    if rule.strength == "same":
+        return "..." in text
+    if "..." in text or _LEFT_OUT.search(after):
+        return True
+    return rule.strength == "phrase" and bool(_LEAD_IN.fullmatch(text[: match.start()]))
+
+
+def _comment_only(item: _Scanned) -> bool:
+    """A line that is all comment (an empty `#` or a line inside /* ... */ too)."""
+    return bool(item.comment_kind) and not item.code.strip()
 
 
 def _nothing_follows(lines: list[_Scanned], index: int) -> bool:
@@ -309,10 +356,10 @@ def _nothing_follows(lines: list[_Scanned], index: int) -> bool:
     A placeholder stands where code should be, so what comes next closes the block, is
     outdented, or is another comment; a section heading is followed by its code.
     """
-    later = next((item for item in lines[index + 1 :] if item.raw), None)
-    if later is None or (later.comment and not later.code.strip()):
+    later = next((item for item in lines[index + 1 :] if item.raw and not _comment_only(item)), None)
+    if later is None:
         return True
-    closes = later.raw.startswith(("}", "]", ")", "</", "end", "?>"))
+    closes = bool(re.match(r"[}\])]|</|\?>|end\b", later.raw))
     return closes or _indent(later.line) < _indent(lines[index].line)
 
 
@@ -326,43 +373,67 @@ def _indent(line: str) -> int:
     return len(line) - len(line.lstrip())
 
 
-def _is_python_stub(lines: list[str], index: int) -> bool:
-    """True when the `...` on line `index` is a class body, an abstract or Protocol method."""
-    line = lines[index]
-    header = index
-    if not re.match(r"^\s*(?:async\s+)?def\s", line):  # `...` alone: find the block it is in
-        header = next(
-            (
-                j
-                for j in range(index - 1, -1, -1)
-                if lines[j].strip() and not lines[j].lstrip().startswith("#")
-                if _indent(lines[j]) < _indent(line)
-            ),
-            -1,
-        )
-        if header < 0:
-            return False
-        if lines[header].lstrip().startswith((")", "]")):
-            # a signature over several lines ends in "):" at the def's own indent
-            header = next(
-                (j for j in range(header - 1, -1, -1) if _indent(lines[j]) <= _indent(lines[header])),
-                header,
-            )
-    text = lines[header]
-    if re.match(r"^\s*class\s", text):
-        return True
-    if not re.match(r"^\s*(?:async\s+)?def\s", text):
-        return False
-    above = header - 1
-    while above >= 0 and lines[above].strip().startswith("@"):
-        if _STUB_DECORATORS.match(lines[above]):
-            return True
-        above -= 1
-    owner = next(
-        (j for j in range(header - 1, -1, -1) if lines[j].strip() and _indent(lines[j]) < _indent(text)),
+def _header_above(lines: list[str], index: int) -> int:
+    """The line that opens the block line `index` is in (its def, class, if...), or -1."""
+    indent = _indent(lines[index])
+    header = next(
+        (
+            j
+            for j in range(index - 1, -1, -1)
+            if lines[j].strip() and not lines[j].lstrip().startswith("#") and _indent(lines[j]) < indent
+        ),
         -1,
     )
-    return owner >= 0 and bool(_ABSTRACT_CLASS.match(lines[owner]))
+    if header >= 0 and lines[header].lstrip().startswith((")", "]")):
+        # a signature over several lines ends in "):" at the def's own indent
+        header = next(
+            (j for j in range(header - 1, -1, -1) if _indent(lines[j]) <= _indent(lines[header])), -1
+        )
+    return header
+
+
+_DEF = re.compile(r"^\s*(?:async\s+)?def\s")
+_PY_CLASS = re.compile(r"^\s*class\s.*:\s*(?:#.*)?$")  # a Python class, not `class A {`
+_TYPE_CHECKING = re.compile(r"^\s*if\s+(?:typing\.)?TYPE_CHECKING\s*:")
+
+
+def _is_python_stub(lines: list[str], index: int) -> bool:
+    """True when the `...` on line `index` is a class body, an abstract or Protocol method,
+    an @overload, or sits under `if TYPE_CHECKING:`: there `...` is the whole point."""
+    header = index if _DEF.match(lines[index]) else _header_above(lines, index)
+    if header < 0:
+        return False
+    if _PY_CLASS.match(lines[header]):
+        return True
+    if _DEF.match(lines[header]):
+        above = header - 1
+        while above >= 0 and lines[above].strip().startswith("@"):
+            if _STUB_DECORATORS.match(lines[above]):
+                return True
+            above -= 1
+    while header >= 0:
+        if _ABSTRACT_CLASS.match(lines[header]) or _TYPE_CHECKING.match(lines[header]):
+            return True
+        header = _header_above(lines, header)
+    return False
+
+
+def _is_bare_ellipsis(bare: str, lines: list[str], index: int, language: str | None) -> bool:
+    """`...` standing alone where code should be (or `def f(): ...` outside a stub)."""
+    pythonic = language in (None, "python")
+    if pythonic and re.match(r"^(?:async\s+)?def\s.*:\s*\.\.\.$", bare):
+        return not _is_python_stub(lines, index)
+    if bare not in ("...", "…") and (pythonic or not _BARE_ELLIPSIS.match(bare)):
+        return False  # `...,` is an Ellipsis in a Python tuple
+    if pythonic and _inside_brackets(lines, index):
+        return False  # `Tuple[\n    int,\n    ...\n]`
+    return not (pythonic and _is_python_stub(lines, index))
+
+
+def _inside_brackets(lines: list[str], index: int) -> bool:
+    """Does the code line before `index` leave a bracket open or a list going on?"""
+    before = next((line.strip() for line in reversed(lines[:index]) if line.strip()), "")
+    return before.endswith((",", "[", "("))
 
 
 # --- the API -----------------------------------------------------------------------------------
@@ -379,12 +450,7 @@ def find_placeholders(code: str, language: str | None = None) -> list[Placeholde
         kind = None
         bare = item.code.strip()
         if item.comment:
-            previous = scanned[index - 1] if index else None
-            judged = _comment_kind(item.comment, item.comment_kind)
-            if judged and judged[0] == "ellipsis-comment" and previous and previous.comment:
-                judged = None  # "// ...and then we draw" goes on from the comment above
-            if judged and (judged[1] or (not bare and _nothing_follows(scanned, index))):
-                kind = judged[0]
+            kind = _judge_comment(scanned, index)
         if kind is None and _is_bare_ellipsis(bare, lines, index, language):
             kind = "ellipsis-body"
         if kind is None and not item.comment and not re.search(r"[\"'`]", item.raw):
@@ -394,13 +460,25 @@ def find_placeholders(code: str, language: str | None = None) -> list[Placeholde
     return found
 
 
-def _is_bare_ellipsis(bare: str, lines: list[str], index: int, language: str | None) -> bool:
-    """`...` standing alone where code should be (or `def f(): ...` outside a stub)."""
-    if language in (None, "python") and re.match(r"^(?:async\s+)?def\s.*:\s*\.\.\.$", bare):
-        return not _is_python_stub(lines, index)
-    if not _BARE_ELLIPSIS.match(bare):
-        return False
-    return not (language in (None, "python") and _is_python_stub(lines, index))
+def _judge_comment(scanned: list[_Scanned], index: int) -> str | None:
+    """The kind of placeholder the comment on line `index` is, weighing what surrounds it."""
+    item = scanned[index]
+    judged = _comment_kind(item.comment, item.comment_kind)
+    if judged is None:
+        return None
+    kind, sure = judged
+    previous = scanned[index - 1] if index else None
+    following = next((later for later in scanned[index + 1 :] if later.raw), None)
+    inside_comments = bool(previous and _comment_only(previous) and following and _comment_only(following))
+    if kind == "ellipsis-body" and inside_comments:
+        return None  # "# ..." in the middle of a commented-out example
+    if sure:
+        return kind
+    # Unsure: a placeholder stands alone where code should be. A comment that goes on from
+    # the line above, sits after code on its line, or heads code that follows is prose.
+    if (previous and _comment_only(previous)) or not _comment_only(item):
+        return None
+    return kind if _nothing_follows(scanned, index) else None
 
 
 _BRACKETED = re.compile(r"^[\[(<{]\s*(?:\.\.\.|…)?\s*(.*?)\s*(?:\.\.\.|…)?\s*[\])>}]$")
