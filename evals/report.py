@@ -54,22 +54,29 @@ class CaseResult:
     def from_report(
         cls, report: Any, *, suite: str, model: str, mode: str, run_dir: Path
     ) -> list[CaseResult]:
-        rows = [cls._from_case(c, suite, model, mode, run_dir) for c in report.cases]
-        for failure in report.failures:  # the task raised: only a bug of ours does that
-            rows.append(
-                cls(
-                    suite=suite,
-                    model=model,
-                    mode=mode,
-                    case=failure.name,
-                    passed=False,
-                    reason=f"the eval task crashed: {failure.error_message}"[:500],
-                    error_class="unknown",
-                    failure=HARNESS_ERROR,
-                    duration=0.0,
-                )
-            )
-        return rows
+        """Rows of a whole EvaluationReport (cases, then task failures)."""
+        return [
+            cls.from_result(r, suite=suite, model=model, mode=mode, run_dir=run_dir)
+            for r in [*report.cases, *report.failures]
+        ]
+
+    @classmethod
+    def from_result(cls, result: Any, *, suite: str, model: str, mode: str, run_dir: Path) -> CaseResult:
+        """The row of one ReportCase, or of a ReportCaseFailure (the task raised: a bug of ours,
+        since tasks turn model failures into data)."""
+        if hasattr(result, "output"):
+            return cls._from_case(result, suite, model, mode, run_dir)
+        return cls(
+            suite=suite,
+            model=model,
+            mode=mode,
+            case=result.name,
+            passed=False,
+            reason=f"the eval task crashed: {result.error_message}"[:500],
+            error_class="unknown",
+            failure=HARNESS_ERROR,
+            duration=0.0,
+        )
 
     @classmethod
     def _from_case(cls, case: Any, suite: str, model: str, mode: str, run_dir: Path) -> CaseResult:

@@ -140,10 +140,16 @@ async def run_jobs(
     *,
     concurrency: int,
     on_case: Callable[[Job], None] | None = None,
+    collected: list[CaseResult] | None = None,
 ) -> list[CaseResult]:
-    """Every job concurrently; per-model caps live in the factory's gates."""
+    """Every job concurrently; per-model caps live in the factory's gates.
 
-    async def one(job: Job) -> list[CaseResult]:
+    Each case's row is appended to `collected` as soon as it is judged, so an interrupted
+    run still has the cases that finished.
+    """
+    rows: list[CaseResult] = collected if collected is not None else []
+
+    async def one(job: Job) -> None:
         if job.mode == "pipeline":
             task = factory.pipeline_task(job.model, suite=job.suite)
         else:
@@ -152,22 +158,27 @@ async def run_jobs(
 
         class Hooks(CaseNames):
             async def teardown(self, result: Any) -> None:
+                if result is not None:
+                    rows.append(
+                        CaseResult.from_result(
+                            result, suite=job.suite, model=job.model, mode=job.mode, run_dir=run_dir
+                        )
+                    )
                 if on_case:
                     on_case(job)
 
-        report = await job.dataset.evaluate(
+        await job.dataset.evaluate(
             task,
             name=f"{job.suite}:{job.model}:{job.mode}",
             max_concurrency=concurrency,
             progress=False,
             lifecycle=Hooks,
         )
-        return CaseResult.from_report(
-            report, suite=job.suite, model=job.model, mode=job.mode, run_dir=run_dir
-        )
 
-    results = await asyncio.gather(*(one(job) for job in jobs))
-    return [row for rows in results for row in rows]
+    await asyncio.gather(*(one(job) for job in jobs))
+    order = {(j.model, j.suite, j.mode, c.name): i for i, j in enumerate(jobs) for c in j.dataset.cases}
+    rows.sort(key=lambda r: order.get((r.model, r.suite, r.mode, r.case), 0))
+    return rows
 
 
 def record_history(run: RunReport) -> None:
@@ -431,17 +442,23 @@ def run_eval(
         id(job): progress.add_task(f"{job.model} {job.suite}/{job.mode}", total=len(job.dataset.cases))
         for job in jobs
     }
+    interrupted = False
     try:
         with progress:
-            run.cases = asyncio.run(
+            asyncio.run(
                 run_jobs(
                     jobs,
                     factory,
                     run_dir,
                     concurrency=concurrency,
                     on_case=lambda job: progress.advance(bars[id(job)]),
+                    collected=run.cases,
                 )
             )
+    except KeyboardInterrupt:
+        interrupted = True
+        run.notes.append(f"interrupted: {len(run.cases)} of {total} case runs finished")
+        console.print(f"[yellow]interrupted[/]: reporting the {len(run.cases)} finished case runs")
     finally:
         close_browser()
         _stop_local_servers()
@@ -466,6 +483,8 @@ def run_eval(
         console.print(
             f"[red]{s.model}: pass rate {s.pass_rate:.0%} is below --min-pass-rate {min_pass_rate:.0%}[/]"
         )
+    if interrupted:
+        return 130
     return 1 if failing else 0
 
 

@@ -262,17 +262,19 @@ async def test_no_html_page_fails_without_opening_a_browser(tmp_path: Path, monk
 needs_chromium = pytest.mark.skipif(browser_available() is None, reason="chromium not installed")
 
 
+@pytest.fixture(scope="module", autouse=True)
+def one_browser_for_the_module():
+    """The evaluators share one chromium per run; here, one per test module."""
+    yield
+    ev.close_browser()
+
+
 @needs_chromium
 async def test_real_browser_tells_a_game_from_a_broken_page(tmp_path: Path) -> None:
     MODELS["game"] = answers(page_answer("canvas_game"))
     MODELS["broken-page"] = answers(page_answer("broken_typeerror"))
-    try:
-        game = await evaluate("game", one_case("tetris", "build_tetris"), tmp_path / "a", suite="tetris")
-        broken = await evaluate(
-            "broken-page", one_case("tetris", "build_tetris"), tmp_path / "b", suite="tetris"
-        )
-    finally:
-        ev.close_browser()
+    game = await evaluate("game", one_case("tetris", "build_tetris"), tmp_path / "a", suite="tetris")
+    broken = await evaluate("broken-page", one_case("tetris", "build_tetris"), tmp_path / "b", suite="tetris")
     assert game.passed, game.reason
     assert (tmp_path / "a" / game.screenshot).read_bytes().startswith(b"\x89PNG")
     assert not broken.passed and "TypeError" in broken.reason
@@ -303,7 +305,6 @@ async def test_pipeline_mode_plays_the_page_the_pipeline_wrote(tmp_path: Path) -
         extractor_agent.override(model=FunctionModel(lambda m, i: pytest.fail("not needed"))),
     ):
         report = await one_case("tetris", "build_tetris").evaluate(task, progress=False, lifecycle=CaseNames)
-    ev.close_browser()
     [row] = CaseResult.from_report(report, suite="tetris", model="test", mode="pipeline", run_dir=tmp_path)
     assert row.passed, row.reason
     assert row.requests >= 4  # coordinator turns + the generator

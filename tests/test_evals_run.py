@@ -189,3 +189,31 @@ def test_schema_files_are_current(suite: str) -> None:
         .read_text()
         .startswith(f"# yaml-language-server: $schema={suite}_schema.json\n")
     )
+
+
+def test_ctrl_c_still_reports_the_finished_cases(tmp_path: Path) -> None:
+    import os
+    import signal
+
+    calls = []
+
+    def interrupt_on_third(messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
+        calls.append(1)
+        if len(calls) == 3:
+            os.kill(os.getpid(), signal.SIGINT)
+        return solver().function(messages, info)
+
+    factory = TaskFactory(tmp_path, concurrency=1, builder=lambda spec: FunctionModel(interrupt_on_third))
+    code = run.run_eval(
+        ["m"],
+        ["humaneval"],
+        ["generator"],
+        limit=6,
+        concurrency=1,
+        report_dir=tmp_path / "r",
+        factory=factory,
+    )
+    assert code == 130
+    report = json.loads(next((tmp_path / "r").glob("*/report.json")).read_text())
+    assert 2 <= len(report["cases"]) < 6
+    assert report["notes"][-1].startswith("interrupted:")
