@@ -77,7 +77,10 @@ def test_auto_orders_by_success_then_latency_local_last(history: History, monkey
         "openai:gpt-4o",
         "ollama:qwen2.5-coder:14b",
     ]
-    assert chain.notes[0] == "left out deepseek:deepseek-chat: missing API key for 'deepseek:deepseek-chat': set DEEPSEEK_API_KEY in the environment or in .env"
+    assert (
+        chain.notes[0]
+        == "left out deepseek:deepseek-chat: missing API key for 'deepseek:deepseek-chat': set DEEPSEEK_API_KEY in the environment or in .env"
+    )
     assert chain.notes[1] == "left out openrouter:qwen/qwen-2.5-coder-32b-instruct: 0 of 4 calls succeeded"
 
 
@@ -201,7 +204,9 @@ async def test_retry_after_is_honoured_and_long_ones_move_on_at_once() -> None:
 async def test_out_of_retries_the_last_error_answer_is_handed_over_readable() -> None:
     sleep = FakeSleep()
     transport, seen = scripted((500, {}), (502, {}), (503, {}), (200, {}))
-    async with retrying_client(RetryPolicy(attempts=3, max_wait=0.5), sleep=sleep, wrapped=transport) as client:
+    async with retrying_client(
+        RetryPolicy(attempts=3, max_wait=0.5), sleep=sleep, wrapped=transport
+    ) as client:
         response = await client.post("https://api.example/v1/chat")
     assert (response.status_code, seen) == (503, [500, 502, 503])
     assert response.json() == {"error": {"message": "answer 3"}}
@@ -226,7 +231,9 @@ async def test_a_real_provider_retries_once_through_the_transport_and_sdk_retrie
     def handler(request: httpx2.Request) -> httpx2.Response:
         seen.append(len(seen))
         if len(seen) in (1, 3, 4, 5):  # 1: retried, then ok; 3-5: out of retries
-            return httpx2.Response(429, headers={"Retry-After": "1"}, json={"error": {"message": "slow down"}})
+            return httpx2.Response(
+                429, headers={"Retry-After": "1"}, json={"error": {"message": "slow down"}}
+            )
         return httpx2.Response(200, json=chat_completion("hello"))
 
     client = retrying_client(sleep=FakeSleep(), wrapped=httpx2.MockTransport(handler))
