@@ -289,3 +289,26 @@ async def test_fallback_moves_on_after_429_and_records_the_answering_model(histo
     (response,) = [m for m in result.new_messages() if isinstance(m, ModelResponse)]
     assert response.model_name == "backup"
     assert "cooling down until 12:10 UTC" in (response.failed_attempts[0].error or "")
+
+
+async def test_streamed_requests_fall_back_and_count_too(history: History) -> None:
+    async def stream_429(messages: list[ModelMessage], info: AgentInfo):
+        raise ModelHTTPError(429, "primary")
+        yield ""  # pragma: no cover  (makes this an async generator)
+
+    async def stream_ok(messages: list[ModelMessage], info: AgentInfo):
+        yield "print("
+        yield "'hi')"
+
+    models = {"openrouter:a": FunctionModel(stream_function=stream_429, model_name="primary"),
+              "ollama:b": FunctionModel(stream_function=stream_ok, model_name="backup")}  # fmt: skip
+    breaker = CircuitBreaker(history, threshold=1, clock=Clock())
+    model = resilient_model(
+        list(models), SETTINGS, history=history, build=lambda s, _: models[s], breaker=breaker
+    )
+    async with Agent(model).run_stream("write hello world") as result:
+        chunks = [c async for c in result.stream_text(delta=True, debounce_by=None)]
+    assert "".join(chunks) == "print('hi')"
+    assert result.response.model_name == "backup"
+    assert list(history.cooldowns(T0)) == ["openrouter:a"]
+    assert breaker.open_until("ollama:b") is None
