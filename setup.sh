@@ -10,12 +10,16 @@ if ! command -v uv >/dev/null 2>&1; then
 fi
 uv sync --frozen --quiet
 
-# Debian's Chromium for the headless-browser checks (Playwright cannot download browsers here).
-if ! command -v chromium >/dev/null 2>&1; then
+# Debian's Chromium for the headless-browser checks (Playwright cannot download browsers
+# here) and bubblewrap, the sandbox that runs generated code.
+missing=()
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+command -v bwrap >/dev/null 2>&1 || missing+=(bubblewrap)
+if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-    apt-get update -qq && apt-get install -y -qq chromium >/dev/null
+    apt-get update -qq && apt-get install -y -qq "${missing[@]}" >/dev/null
   else
-    echo "setup: install Debian's chromium (apt-get install chromium) for the Tetris browser eval" >&2
+    echo "setup: please install ${missing[*]} (Debian packages) for the evals" >&2
   fi
 fi
 
