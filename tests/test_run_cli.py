@@ -141,3 +141,15 @@ def test_existing_output_is_not_overwritten(monkeypatch: pytest.MonkeyPatch, tmp
     assert code == EXIT_CONFIG
     assert error_lines(output) == [f"error: {tmp_path / 'out'} is not empty: pass --force to overwrite, or choose another --out"]
     assert (tmp_path / "out" / "index.html").read_text() == "mine"
+
+
+def test_api_keys_never_reach_output_or_manifest(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    secret = "sk-or-v1-" + "9" * 40
+    monkeypatch.setenv("OPENROUTER_API_KEY", secret)
+    monkeypatch.setenv("COORDINATOR_MODEL", "test")
+    monkeypatch.setenv("CODE_EXTRACTOR_MODEL", "test")
+    monkeypatch.setenv("CODE_GENERATOR_MODEL", "test,openrouter:qwen/qwen3-coder:free")  # a chain with a keyed model
+    code, output = run("build tetris", "--out", str(tmp_path / "out"), "--json")
+    assert code == EXIT_FAILED
+    assert secret not in output
+    assert secret not in (tmp_path / "out" / "manifest.json").read_text()
