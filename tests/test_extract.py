@@ -426,6 +426,15 @@ def test_default_names_and_package_json() -> None:
     )
 
 
+def test_prose_in_a_fence_is_not_a_file() -> None:
+    extraction = extract_files(
+        "```html\n<p>Hi</p>\n```\n```\nOpen index.html in your browser to play.\n```\n"
+    )
+    assert [f.name for f in extraction.files] == ["index.html"]
+    assert not extraction.ambiguous
+    assert extraction.reason == "default names: index.html; not files: block 1 (prose)"
+
+
 def test_a_shell_script_is_a_file_but_commands_are_not() -> None:
     text = "```bash\n#!/bin/sh\necho hi\n```\n```bash\nnpm install\n```\n"
     assert layout(text) == [("script.sh", "shell", 0, "default")]

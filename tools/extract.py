@@ -756,6 +756,8 @@ def _drop_reason(block: CodeBlock) -> str | None:
         return "a directory tree"
     if looks_like_commands(block.code):
         return "shell commands"
+    if block.language is None and all(_is_prose(line) for line in block.code.splitlines() if line.strip()):
+        return "prose"  # "Open index.html in your browser." in a fence
     if block.language in _NAMED_ONLY:
         if block.language == "shell" and re.search(r"^\s*(if|for|while|function)\b", block.code, re.M):
             return None  # a script with control flow, not a list of commands
