@@ -21,7 +21,7 @@ from pydantic_ai.usage import RunUsage, UsageLimits
 
 from agents.manifest import AgentUsage
 from agents.prompts import load_prompt
-from tools.extract import NoCodeError, find_blocks
+from tools.extract import NoCodeError, extract_files
 from tools.lazy import LazyVerdict, lazy_verdict
 
 REWRITES = 2  # how often a lazy answer is sent back before we give up
@@ -60,13 +60,14 @@ def complete_code(ctx: RunContext[GeneratorDeps], answer: str) -> str:
     if ctx.partial_output:
         return answer
     ctx.deps.attempts += 1
-    blocks = find_blocks(answer)
-    if not blocks:
+    try:
+        files = extract_files(answer).files
+    except NoCodeError:
         raise ModelRetry(
             "Your answer has no code. Write the complete code in fenced code blocks, "
             "with the file name on the line before each block."
-        )
-    verdict = lazy_verdict("\n".join(block.code for block in blocks))
+        ) from None
+    verdict = lazy_verdict(files)  # per file, so each is read in its own language
     ctx.deps.coded.append((answer, verdict))
     if verdict.lazy:
         raise ModelRetry(f"Your code is incomplete: {verdict.reason()}. Rewrite ALL of it in full.")
