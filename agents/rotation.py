@@ -37,7 +37,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx2
+from pydantic_ai import RunContext
 from pydantic_ai.exceptions import ModelAPIError, ModelUnavailableError, UserError
+from pydantic_ai.messages import ModelMessage, ModelResponse
 from pydantic_ai.models import Model, ModelRequestParameters, StreamedResponse, infer_model
 from pydantic_ai.models.fallback import FallbackModel
 from pydantic_ai.models.wrapper import WrapperModel
@@ -310,8 +312,15 @@ class WatchedModel(WrapperModel):
     """A model that reports its outcomes to a breaker and is skipped while its circuit is open
     (unless every model of its chain is open: then it is tried anyway)."""
 
-    def __init__(self, wrapped: Model, spec: str, breaker: CircuitBreaker | None, chain: list[str], *,
-                 sdk_retries: int | None = None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        wrapped: Model,
+        spec: str,
+        breaker: CircuitBreaker | None,
+        chain: list[str],
+        *,
+        sdk_retries: int | None = None,
+    ) -> None:
         super().__init__(wrapped)
         self.spec, self.breaker, self.chain = spec, breaker, chain
         self.defaults = ModelSettings(max_retries=sdk_retries) if sdk_retries is not None else None
@@ -332,8 +341,11 @@ class WatchedModel(WrapperModel):
             self.breaker.record_error(self.spec, exc)
 
     async def request(
-        self, messages: list[Any], model_settings: ModelSettings | None, params: ModelRequestParameters
-    ) -> Any:
+        self,
+        messages: list[ModelMessage],
+        model_settings: ModelSettings | None,
+        params: ModelRequestParameters,
+    ) -> ModelResponse:
         model_settings = self._before(model_settings)
         try:
             response = await self.wrapped.request(messages, model_settings, params)
@@ -345,9 +357,12 @@ class WatchedModel(WrapperModel):
 
     @asynccontextmanager
     async def request_stream(
-        self, messages: list[Any], model_settings: ModelSettings | None, params: ModelRequestParameters,
-        run_context: Any = None,
-    ) -> AsyncGenerator[StreamedResponse]:  # fmt: skip
+        self,
+        messages: list[ModelMessage],
+        model_settings: ModelSettings | None,
+        params: ModelRequestParameters,
+        run_context: RunContext[Any] | None = None,
+    ) -> AsyncGenerator[StreamedResponse]:
         model_settings = self._before(model_settings)
         try:
             async with self.wrapped.request_stream(messages, model_settings, params, run_context) as stream:
