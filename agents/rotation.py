@@ -110,13 +110,15 @@ def chain_models(
 
 
 def _auto_chain(settings: Settings, history: History | None, role: str, notes: list[str]) -> list[str]:
-    stats = history.model_stats(role=role, sources=WORK_SOURCES) if history else []
-    if not stats and history:
+    stats = history.model_stats(role=role, sources=WORK_SOURCES) if history is not None else []
+    if not stats and history is not None:
         stats = history.model_stats(sources=WORK_SOURCES)
         if stats:
             notes.append(f"no calls recorded for the {role} yet: ranking every role's calls")
     ranked: list[str] = []
     for s in sorted(stats, key=lambda s: (-s.success_rate, s.median_latency or math.inf, s.model)):
+        if "," in s.model:  # a chain recorded as one model: its parts have rows of their own
+            continue
         if s.successes == 0:
             notes.append(f"left out {s.model}: 0 of {s.calls} calls succeeded")
         elif problem := _unbuildable(s.model, settings):
