@@ -117,7 +117,7 @@ def _auto_chain(settings: Settings, history: History | None, role: str, notes: l
             notes.append(f"no calls recorded for the {role} yet: ranking every role's calls")
     ranked: list[str] = []
     for s in sorted(stats, key=lambda s: (-s.success_rate, s.median_latency or math.inf, s.model)):
-        if "," in s.model:  # a chain recorded as one model: its parts have rows of their own
+        if "," in s.model:  # a whole chain recorded under one name is not a model to rank
             continue
         if s.successes == 0:
             notes.append(f"left out {s.model}: 0 of {s.calls} calls succeeded")
