@@ -9,6 +9,7 @@ what to do.
 
 from __future__ import annotations
 
+import inspect
 import os
 import re
 from dataclasses import dataclass, field, replace
@@ -150,28 +151,49 @@ def normalise_model_string(spec: str) -> str:
     return spec
 
 
-def build_model(spec: str, settings: Settings) -> Model:
-    """A pydantic-ai model for one model string or comma-separated fallback chain."""
+def build_model(spec: str, settings: Settings, *, role: str = "generator") -> Model:
+    """A pydantic-ai model for a model string; a comma list or `auto` becomes a fallback chain.
+
+    Chains get HTTP retries with backoff, a circuit breaker and the history's cool-downs
+    (agents/rotation.py); `auto` takes the chain from the measured history.
+    """
     parts = [normalise_model_string(p) for p in spec.split(",") if p.strip()]
     if not parts:
         raise ConfigError("empty model string: set e.g. CODE_GENERATOR_MODEL=ollama:qwen2.5-coder:14b")
-    if len(parts) > 1:
-        from pydantic_ai.models.fallback import FallbackModel
+    if len(parts) > 1 or parts == ["auto"]:
+        from agents.rotation import chain_models, resilient_model
+        from tools.history import History
 
-        return FallbackModel(*(build_model(p, settings) for p in parts))
-    return _build_single(parts[0], settings)
+        history = History()
+        chain = chain_models(",".join(parts), settings, history=history, role=role)
+        return resilient_model(list(chain), settings, history=history)
+    return build_single(parts[0], settings)
 
 
-def _build_single(spec: str, settings: Settings) -> Model:
+def accepts_http_client(provider: str) -> bool:
+    """Whether pydantic-ai's provider class for `provider` takes our own HTTP client."""
+    from pydantic_ai.providers import infer_provider_class
+
+    try:
+        return "http_client" in inspect.signature(infer_provider_class(provider)).parameters
+    except (ValueError, ImportError):
+        return False
+
+
+def build_single(spec: str, settings: Settings, *, http_client: Any = None) -> Model:
+    """One model string as a pydantic-ai model; `http_client` (e.g. one that retries) if it fits."""
     if spec.startswith("local:"):
         return _local_model(spec)
 
     def provider_factory(name: str) -> Any:
-        if name == "ollama":  # one setting serves pydantic-ai (/v1) and the ollama client
-            from pydantic_ai.providers.ollama import OllamaProvider
+        from pydantic_ai.providers import infer_provider_class
 
-            return OllamaProvider(base_url=settings.ollama_base_url)
-        return infer_provider(name)
+        kwargs: dict[str, Any] = {}
+        if name == "ollama":  # one setting serves pydantic-ai (/v1) and the ollama client
+            kwargs["base_url"] = settings.ollama_base_url
+        if http_client is not None and accepts_http_client(name):
+            kwargs["http_client"] = http_client
+        return infer_provider_class(name)(**kwargs) if kwargs else infer_provider(name)
 
     try:
         return infer_model(spec, provider_factory=provider_factory)

@@ -27,7 +27,6 @@ that fails is down, and the fallback moves on. Everything gets layers 2 and 3.
 from __future__ import annotations
 
 import asyncio
-import inspect
 import logging
 import math
 from collections.abc import AsyncGenerator, Callable
@@ -38,12 +37,11 @@ from typing import Any
 
 import httpx2
 from pydantic_ai import RunContext
-from pydantic_ai.exceptions import ModelAPIError, ModelUnavailableError, UserError
+from pydantic_ai.exceptions import ModelAPIError, ModelUnavailableError
 from pydantic_ai.messages import ModelMessage, ModelResponse
-from pydantic_ai.models import Model, ModelRequestParameters, StreamedResponse, infer_model
+from pydantic_ai.models import Model, ModelRequestParameters, StreamedResponse
 from pydantic_ai.models.fallback import FallbackModel
 from pydantic_ai.models.wrapper import WrapperModel
-from pydantic_ai.providers import infer_provider_class
 from pydantic_ai.retries import AsyncHTTPX2TenacityTransport, RetryConfig, wait_retry_after
 from pydantic_ai.settings import ModelSettings, merge_model_settings
 from tenacity import RetryCallState, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
@@ -52,8 +50,8 @@ from agents.config import (
     EMBEDDED_DEFAULT,
     ConfigError,
     Settings,
-    build_model,
-    explain_user_error,
+    accepts_http_client,
+    build_single,
     normalise_model_string,
 )
 from tools.errors import classify_error
@@ -137,7 +135,7 @@ def _unbuildable(spec: str, settings: Settings) -> str | None:
     if spec.startswith("local:"):
         return None
     try:
-        build_model(spec, settings)
+        build_single(spec, settings)
     except ConfigError as exc:
         return str(exc)
     return None
@@ -233,24 +231,9 @@ def build_retrying(spec: str, settings: Settings, http_client: httpx2.AsyncClien
 def _build_with_client(spec: str, settings: Settings, client: httpx2.AsyncClient) -> tuple[Model, bool]:
     """(model, whether its provider took the retrying client)."""
     spec = normalise_model_string(spec)
-    if spec.startswith("local:") or ":" not in spec:
-        return build_model(spec, settings), False
-    took_client = False
-
-    def provider_factory(name: str) -> Any:
-        nonlocal took_client
-        cls = infer_provider_class(name)
-        kwargs: dict[str, Any] = {"base_url": settings.ollama_base_url} if name == "ollama" else {}
-        if "http_client" in inspect.signature(cls).parameters:
-            kwargs["http_client"], took_client = client, True
-        return cls(**kwargs)
-
-    try:
-        return infer_model(spec, provider_factory=provider_factory), took_client
-    except (UserError, ValueError) as exc:
-        raise ConfigError(explain_user_error(spec, str(exc))) from None
-    except ImportError:
-        return build_model(spec, settings), False  # raises the ConfigError with the install hint
+    model = build_single(spec, settings, http_client=client)
+    took_client = ":" in spec and not spec.startswith("local:") and accepts_http_client(spec.split(":")[0])
+    return model, took_client
 
 
 # -- circuit breaker -----------------------------------------------------------------------

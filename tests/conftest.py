@@ -1,5 +1,16 @@
 """Unit tests never reach a real model: pydantic-ai raises if one is asked."""
 
+from pathlib import Path
+
 import pydantic_ai.models
+import pytest
 
 pydantic_ai.models.ALLOW_MODEL_REQUESTS = False
+
+
+@pytest.fixture(autouse=True)
+def private_history(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Each test records model calls into its own history, never the user's."""
+    path = tmp_path_factory.mktemp("history") / "history.sqlite"
+    monkeypatch.setenv("CODECREW_HISTORY", str(path))
+    return path
