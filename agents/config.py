@@ -134,6 +134,13 @@ def _role_settings(env: dict[str, str]) -> dict[str, ModelSettings]:
     return result
 
 
+def local_models() -> list[str]:
+    """The embedded models: usable anywhere, with no key and no server to install."""
+    from agents.local import LOCAL_MODELS
+
+    return list(LOCAL_MODELS)
+
+
 def configured_models(settings: Settings | None = None, env: dict[str, str] | None = None) -> list[str]:
     """Every model string the user configured: the three roles, then EVAL_MODELS."""
     env = load_env() if env is None else env

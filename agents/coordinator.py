@@ -49,8 +49,18 @@ class PipelineState:
     generation: Generation | None = None
     files: list[ExtractedFile] | None = None
 
+    stage: str = "coordinator"  # the role at work: a failure is charged to it in the history
+
     def label(self, role: str) -> str:
         return self.settings.model_for(role)
+
+    def begin(self, role: str, action: str) -> None:
+        self.stage = role
+        self.reporter.stage(role, self.label(role), action)
+
+    def finish(self, role: str, summary: str) -> None:
+        self.stage = "coordinator"
+        self.reporter.done(role, summary)
 
 
 async def write_files(ctx: RunContext[PipelineState]) -> str:
@@ -70,7 +80,7 @@ async def write_files(ctx: RunContext[PipelineState]) -> str:
     summary = f"Wrote {len(written)} files to {state.out_dir}; checks: " + (
         f"{len(failed)} failed ({', '.join(failed)})" if failed else f"all {len(checks)} passed"
     )
-    state.reporter.done("coordinator", summary)
+    state.finish("coordinator", summary)
     return summary
 
 
@@ -96,7 +106,7 @@ async def generate_code(ctx: RunContext[PipelineState], spec: str) -> str:
         return "The code is already generated and complete. Call extract_files next."
     state.manifest.spec = spec
     role = "generator"
-    state.reporter.stage(role, state.label(role), "writing code")
+    state.begin(role, "writing code")
     # The user's own words go first: a small coordinator's spec can lose the point.
     prompt = f"{state.request}\n\nPlan: {spec}" if spec.strip() else state.request
     generation = await generate(
@@ -121,7 +131,7 @@ async def generate_code(ctx: RunContext[PipelineState], spec: str) -> str:
             f"{verdict.reason()}"
         )
     rewrites = f" after {generation.rewrites} rewrites" if generation.rewrites else ""
-    state.reporter.done(role, f"wrote {len(generation.text):,} characters{rewrites}")
+    state.finish(role, f"wrote {len(generation.text):,} characters{rewrites}")
     return (
         f"Generated {len(generation.text):,} characters of complete code{rewrites}. Call extract_files next."
     )
@@ -138,7 +148,7 @@ async def extract_files(ctx: RunContext[PipelineState]) -> str:
     files = extraction.files
     if extraction.ambiguous:
         role = "extractor"
-        state.reporter.stage(role, state.label(role), "choosing the file layout")
+        state.begin(role, "choosing the file layout")
         files = await choose_layout(
             state.request,
             extraction.blocks,
@@ -154,5 +164,5 @@ async def extract_files(ctx: RunContext[PipelineState]) -> str:
         state.manifest.layout = extraction.reason
     state.files = files
     listing = ", ".join(f"{f.name} ({len(f.content):,} chars)" for f in files)
-    state.reporter.done("extractor", listing)
+    state.finish("extractor", listing)
     return f"Files: {listing}. Call write_files next."

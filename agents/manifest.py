@@ -7,6 +7,7 @@ runs, so the numbers add up to the run total that pydantic-ai keeps across agent
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
@@ -79,10 +80,14 @@ class RunTotals(BaseModel):
 
 class Manifest(BaseModel):
     request: str
+    run_id: str = Field(default_factory=lambda: uuid.uuid4().hex[:12])
+    task_type: str | None = None
+    route: str | None = None  # why these models were picked (--route / --ab)
     spec: str | None = None  # what the coordinator asked the generator for
     status: Status = "running"
     error: str | None = None
     error_class: str | None = None
+    failed_role: str | None = None
     started: datetime = Field(default_factory=lambda: datetime.now(UTC))
     duration: float = 0.0
     out_dir: str = ""

@@ -9,6 +9,7 @@ raw answer, so nothing a run produced is lost.
 from __future__ import annotations
 
 import time
+import warnings
 from pathlib import Path
 
 from pydantic_ai import capture_run_messages
@@ -19,6 +20,7 @@ from agents.coordinator import LazyOutputError, PipelineState, coordinator_agent
 from agents.manifest import AgentUsage, Manifest, RunTotals
 from agents.progress import Reporter
 from tools.errors import classify_error, describe_error
+from tools.history import CallRecord, History
 
 ANSWER_FILE = "answer.md"  # the generator's raw answer, kept next to the files
 EMPTY_PROMPT = 'the prompt is empty: say what to build, e.g. python -m agents.run "build tetris"'
@@ -38,6 +40,9 @@ async def run_pipeline(
     *,
     force: bool = False,
     reporter: Reporter | None = None,
+    task_type: str | None = None,
+    route: str | None = None,
+    source: str = "run",
 ) -> Manifest:
     """Run the whole pipeline for `request`; write files and manifest.json into `out_dir`."""
     request = request.strip()
@@ -49,6 +54,8 @@ async def run_pipeline(
     reporter = reporter or Reporter()
     manifest = Manifest(
         request=request,
+        task_type=task_type,
+        route=route,
         out_dir=str(out_dir),
         agents={role: AgentUsage(model=settings.model_for(role)) for role in ROLE_VARS},
     )
@@ -84,6 +91,7 @@ async def run_pipeline(
         manifest.status = "lazy" if isinstance(exc, LazyOutputError) else "error"
         manifest.error = describe_error(exc)
         manifest.error_class = classify_error(exc).value
+        manifest.failed_role = state.stage
     finally:
         manifest.duration = time.perf_counter() - started
         manifest.totals = RunTotals(
@@ -99,4 +107,34 @@ async def run_pipeline(
             out_dir.mkdir(parents=True, exist_ok=True)
             (out_dir / ANSWER_FILE).write_text(state.generation.text, encoding="utf-8", newline="")
         manifest.write(out_dir)
+        record_history(manifest, source=source)
     return manifest
+
+
+def record_history(manifest: Manifest, *, source: str = "run") -> None:
+    """One history row per agent that worked; a history that fails never fails the run."""
+    try:
+        history = History()
+        for role, agent in manifest.agents.items():
+            if not agent.requests:
+                continue
+            failed = manifest.status != "ok" and manifest.failed_role == role
+            history.record_call(
+                CallRecord(
+                    model=agent.model,
+                    role=role,
+                    task_type=manifest.task_type,
+                    started=manifest.started,
+                    duration=agent.duration,
+                    requests=agent.requests,
+                    input_tokens=agent.input_tokens,
+                    output_tokens=agent.output_tokens,
+                    cost=agent.cost,
+                    outcome=("lazy" if manifest.status == "lazy" else "error") if failed else "ok",
+                    error_class=manifest.error_class if failed else None,
+                    run_id=manifest.run_id,
+                    source=source,
+                )
+            )
+    except Exception as exc:  # noqa: BLE001 - e.g. a read-only cache folder
+        warnings.warn(f"history not recorded: {exc}", stacklevel=2)

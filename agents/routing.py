@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import random
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from agents.catalog import ModelCard, load_catalog
-from agents.config import EMBEDDED_DEFAULT
+from agents.config import EMBEDDED_DEFAULT, ConfigError, Settings, configured_models, local_models
 from tools.history import WORK_SOURCES, History, ModelStats
 
 TIER_LADDER = ("local", "budget", "workhorse", "premium")  # cheapest first; "specialized" is opt-in
@@ -211,3 +211,47 @@ def route(
 def ab_pick(a: str, b: str, rng: random.Random | None = None) -> str:
     """`a` or `b` at random (for --ab: one model per run, outcome recorded with source="ab")."""
     return (rng or random.Random()).choice((a, b))
+
+
+@dataclass
+class Routing:
+    """The settings a run goes with, and why (for the manifest and the history)."""
+
+    settings: Settings
+    task_type: str
+    reason: str | None = None
+    source: str = "run"
+
+
+def pick_generator(
+    request: str,
+    settings: Settings,
+    *,
+    use_routing: bool = False,
+    budget: str = "normal",
+    max_cost: float | None = None,
+    ab: str | None = None,
+) -> Routing:
+    """Apply --route or --ab to the generator role; always tell the task type."""
+    kind = task_type(request)
+    if ab:
+        models = [m.strip() for m in ab.split(",") if m.strip()]
+        if len(models) != 2:
+            raise ConfigError(f"--ab takes two models separated by a comma, not {ab!r}")
+        pick = ab_pick(*models)
+        reason = f"A/B test: picked {pick} at random from {models[0]} and {models[1]}"
+        return Routing(replace(settings, generator=pick), kind, reason, source="ab")
+    if not use_routing:
+        return Routing(settings, kind)
+    if budget not in ("low", "normal", "high"):
+        raise ConfigError(f"unknown budget {budget!r}: use low, normal or high")
+    available = list(dict.fromkeys([*configured_models(settings), *local_models()]))
+    decision = route(
+        request,
+        budget=budget,
+        max_cost=max_cost,
+        available=available,
+        history=History(),
+        configured=settings.generator,
+    )
+    return Routing(replace(settings, generator=decision.model), decision.task_type, decision.reason)

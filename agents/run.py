@@ -88,11 +88,16 @@ def main(
     out: Path | None = typer.Option(None, help="Output folder (default: output/<request>-<time>)."),
     force: bool = typer.Option(False, help="Overwrite files in a non-empty output folder."),
     json_output: bool = typer.Option(False, "--json", help="Print the manifest as JSON."),
+    route: bool = typer.Option(False, help="Pick the generator by task type and complexity (ROUTING=on)."),
+    budget: str = typer.Option("normal", help="Routing budget: low, normal or high."),
+    max_cost: float | None = typer.Option(None, help="Routing: max estimated USD per run."),
+    ab: str | None = typer.Option(None, help="A/B test: 'MODEL_A,MODEL_B', one picked at random per run."),
 ) -> None:
     """Build what PROMPT asks for with a coordinator, a code generator and a code extractor."""
     from agents.local import stop_all_servers
     from agents.pipeline import EMPTY_PROMPT, run_pipeline
     from agents.preflight import check_ollama, choose_models
+    from agents.routing import pick_generator
     from agents.tracing import configure_tracing
 
     configure_tracing()
@@ -104,9 +109,31 @@ def main(
         settings, note = choose_models(settings)
         if note:
             reporter.note(note)
+        routing = pick_generator(
+            prompt,
+            settings,
+            use_routing=route or os.environ.get("ROUTING") == "on",
+            budget=budget,
+            max_cost=max_cost,
+            ab=ab,
+        )
+        settings = routing.settings
+        if routing.reason:
+            reporter.note(routing.reason)
         check_ollama(settings)
         out_dir = out or default_out_dir(prompt, settings)
-        manifest = asyncio.run(run_pipeline(prompt, settings, out_dir, force=force, reporter=reporter))
+        manifest = asyncio.run(
+            run_pipeline(
+                prompt,
+                settings,
+                out_dir,
+                force=force,
+                reporter=reporter,
+                task_type=routing.task_type,
+                route=routing.reason,
+                source=routing.source,
+            )
+        )
     except KeyboardInterrupt:
         reporter.close()
         console.print("interrupted: files and manifest written so far stay on disk")

@@ -228,3 +228,16 @@ async def test_non_empty_output_folder_needs_force(settings: Settings, tmp_path:
     with pytest.raises(ConfigError, match="pass --force"):
         await run_pipeline("build tetris", settings, tmp_path)
     assert (tmp_path / "keep.txt").read_text() == "mine"
+
+
+async def test_each_agent_is_recorded_in_the_history(settings: Settings, tmp_path: Path) -> None:
+    from tools.history import History
+
+    manifest = await run_pipeline("build tetris", settings, tmp_path / "out", task_type="code_generation")
+
+    stats = {(s.model, s.calls, s.successes) for s in History().model_stats(role="generator")}
+    assert stats == {("test", 1, 0)}  # the generator wrote no code: its failure
+    [coordinator] = History().model_stats(role="coordinator")
+    assert coordinator.calls == coordinator.successes == 1  # not charged for the generator's failure
+    assert manifest.failed_role == "generator"
+    assert History().model_stats(task_type="code_generation")[0].last_error_class == "no_code"

@@ -153,3 +153,34 @@ def test_api_keys_never_reach_output_or_manifest(monkeypatch: pytest.MonkeyPatch
     assert code == EXIT_FAILED
     assert secret not in output
     assert secret not in (tmp_path / "out" / "manifest.json").read_text()
+
+
+def test_ab_picks_one_of_two_and_records_why(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from tools.history import History
+
+    all_roles(monkeypatch, "test")
+    code, output = run("build tetris", "--out", str(tmp_path / "out"), "--ab", "test,test")
+    manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
+    assert manifest["route"] == "A/B test: picked test at random from test and test"
+    assert manifest["task_type"] == "code_generation"
+    calls = History().model_stats(role="generator")
+    assert [(s.model, s.calls) for s in calls] == [("test", 1)]
+
+
+def test_routing_picks_an_available_model_and_says_why() -> None:
+    from agents.config import Settings
+    from agents.routing import pick_generator
+
+    settings = Settings.load({}).with_models("test")
+    routing = pick_generator("fix the typo in the README", settings, use_routing=True)
+    assert routing.task_type == "documentation"
+    assert routing.settings.generator in {"test", "local:qwen2.5-coder-1.5b", "local:qwen2.5-coder-0.5b"}
+    assert routing.reason and routing.settings.generator in routing.reason
+    assert routing.settings.coordinator == "test"  # only the generator is routed
+
+
+def test_bad_ab_value_is_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    all_roles(monkeypatch, "test")
+    code, output = run("build tetris", "--ab", "just-one")
+    assert code == EXIT_CONFIG
+    assert error_lines(output) == ["error: --ab takes two models separated by a comma, not 'just-one'"]
