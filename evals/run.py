@@ -11,7 +11,8 @@ A model that fails entirely (missing key, 429, server down) is reported with its
 class and the others carry on. Results: a table here, report.json + report.html (and the
 generated files, answers and screenshots) in a timestamped folder under --report-dir, and
 one row per case in the history (tools.history). Exit code 1 when a model's pass rate is
-below --min-pass-rate, 2 for a configuration problem.
+below --min-pass-rate, 2 for a configuration problem, 130 after Ctrl-C (the finished cases
+are still reported).
 """
 
 from __future__ import annotations
@@ -318,7 +319,7 @@ def _default_models() -> list[str]:
 app = typer.Typer(add_completion=False, no_args_is_help=False, help=__doc__)
 
 
-@app.command()
+@app.command(help=__doc__)
 def main(
     suite: Annotated[SuiteOption, typer.Option(help="Which suite to run.")] = SuiteOption.all,
     models: Annotated[
@@ -474,7 +475,8 @@ def run_eval(
     if len(run.groups()) > len(per_model):
         console.print(summary_table(per_model, "Per model"))
     table, more = cases_table(run.cases)
-    console.print(table)
+    if table.row_count:
+        console.print(table)
     if more:
         console.print(f"… {more} more rows in {html_path}")
     console.print(f"reports: {json_path}  {html_path}  ({time.perf_counter() - t0:.0f}s)")
