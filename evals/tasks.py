@@ -204,10 +204,15 @@ class TaskFactory:
             self._settings = Settings.load()
         return self._settings
 
-    def gate(self, spec: str) -> ModelGate:
-        if spec not in self.gates:
-            self.gates[spec] = ModelGate(spec, asyncio.Semaphore(self.concurrency))
-        return self.gates[spec]
+    def gate(self, spec: str, mode: Mode = "generator") -> ModelGate:
+        """The model's gate for `mode`. Both modes share the model's concurrency cap, but
+        each has its own circuit breaker: a pipeline failing because its coordinator is
+        down says nothing about the model as a generator."""
+        key = f"{mode}:{spec}"
+        if key not in self.gates:
+            shared = next((g.semaphore for g in self.gates.values() if g.spec == spec), None)
+            self.gates[key] = ModelGate(spec, shared or asyncio.Semaphore(self.concurrency))
+        return self.gates[key]
 
     def work_dir(self, suite: str, spec: str, mode: Mode, case: str) -> Path:
         return self.run_dir / "work" / suite / slug(spec) / mode / slug(case)
@@ -291,7 +296,7 @@ class TaskFactory:
 
     def pipeline_task(self, spec: str, *, suite: str) -> Callable[[CaseInputs], Awaitable[CaseOutput]]:
         """The whole pipeline with `spec` as the generator (coordinator/extractor: settings)."""
-        gate = self.gate(spec)
+        gate = self.gate(spec, "pipeline")
 
         async def run_whole_pipeline(inputs: CaseInputs) -> CaseOutput:
             case = CURRENT_CASE.get() or "case"

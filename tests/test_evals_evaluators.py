@@ -309,3 +309,18 @@ async def test_pipeline_mode_plays_the_page_the_pipeline_wrote(tmp_path: Path) -
     assert row.passed, row.reason
     assert row.requests >= 4  # coordinator turns + the generator
     assert (tmp_path / row.work_dir / "files" / "manifest.json").is_file()
+
+
+async def test_a_pipeline_whose_coordinator_is_down_does_not_skip_the_generator(tmp_path: Path) -> None:
+    from evals.tasks import CaseInputs
+
+    async def coordinator_down(*args: Any, **kwargs: Any) -> Any:
+        raise ConnectionError("coordinator at localhost:11434 refused the connection")
+
+    factory = TaskFactory(tmp_path, builder=MODELS.__getitem__, pipeline_fn=coordinator_down)
+    pipeline = factory.pipeline_task("good", suite="bench")
+    first, second = [await pipeline(CaseInputs(prompt="x")) for _ in range(2)]
+    assert first.error_class == "connection_refused" and not first.skipped
+    assert second.skipped and second.error_class == "connection_refused"
+    generated = await factory.generator_task("good", suite="bench")(CaseInputs(prompt="x"))
+    assert generated.error is None and "intervals.py" in generated.files
