@@ -45,7 +45,8 @@ class CaseResult:
     skipped: bool = False  # not asked: the model had already failed for good
     scores: dict[str, float] = field(default_factory=dict)
     checks: dict[str, dict[str, Any]] = field(default_factory=dict)  # assertion -> passed, reason
-    work_dir: str | None = None  # relative to the report folder
+    files: list[str] = field(default_factory=list)  # what the answer held
+    work_dir: str | None = None  # relative to the report folder: answer.md, files/
     screenshot: str | None = None  # relative to the report folder
     agents: dict[str, dict[str, Any]] = field(default_factory=dict)  # pipeline: usage per role
     started: str = field(default_factory=lambda: datetime.now(UTC).isoformat())
@@ -127,6 +128,7 @@ class CaseResult:
             skipped=out.skipped,
             scores=scores,
             checks=checks,
+            files=sorted(out.files),
             work_dir=_rel(work.parent, run_dir) if work else None,
             screenshot=_rel(shot, run_dir) if shot and shot.is_file() else None,
             agents=out.agents,
