@@ -58,13 +58,31 @@ def _env_port() -> int | None:
     return int(raw)
 
 
+def _env_threads() -> int:
+    raw = os.environ.get("CODECREW_LOCAL_THREADS", "").strip()
+    if raw:
+        if not raw.isdigit() or int(raw) < 1:
+            raise LocalServerError(f"CODECREW_LOCAL_THREADS must be a positive number, got {raw!r}")
+        return int(raw)
+    try:
+        return len(os.sched_getaffinity(0)) or 2  # the cores this process may use
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 2
+
+
 @dataclass(frozen=True)
 class LocalSettings:
-    """Server-wide settings: the KV cache (n_ctx) is split evenly over n_parallel slots."""
+    """Server-wide settings: the KV cache (n_ctx) is split evenly over n_parallel slots.
+
+    `threads` defaults to the usable cores ($CODECREW_LOCAL_THREADS overrides it). On a
+    machine whose cores are busy with other work, fewer threads are much faster: llama.cpp's
+    threads wait for each other at every step (1.5B on 2 busy cores: 6.6 tok/s generation
+    with 1 thread, 1.2 tok/s with 2).
+    """
 
     n_ctx: int = 16384
     n_parallel: int = 2
-    threads: int = field(default_factory=lambda: os.cpu_count() or 2)
+    threads: int = field(default_factory=_env_threads)
     port: int | None = field(default_factory=_env_port)
 
 

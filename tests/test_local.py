@@ -1,7 +1,7 @@
 """The embedded llama.cpp server's life cycle.
 
-Fast tests need no model. The e2e tests use the real weights (fetched on first use) and run
-with `uv run pytest -m e2e tests/test_local.py`.
+Fast tests need no model. The e2e tests use the real 1.5B weights (fetched on first use,
+as setup.sh does); run only them with `uv run pytest -m e2e tests/test_local.py`.
 """
 
 from __future__ import annotations
@@ -77,6 +77,12 @@ def test_settings_read_the_port_from_the_environment(monkeypatch: pytest.MonkeyP
     with pytest.raises(LocalServerError, match="CODECREW_LOCAL_PORT must be a port number"):
         LocalSettings()
     monkeypatch.delenv("CODECREW_LOCAL_PORT")
+    monkeypatch.setenv("CODECREW_LOCAL_THREADS", "1")
+    assert LocalSettings().threads == 1
+    monkeypatch.setenv("CODECREW_LOCAL_THREADS", "0")
+    with pytest.raises(LocalServerError, match="CODECREW_LOCAL_THREADS must be a positive"):
+        LocalSettings()
+    monkeypatch.delenv("CODECREW_LOCAL_THREADS")
     settings = LocalSettings()
     assert (settings.port, settings.n_ctx, settings.n_parallel) == (None, 16384, 2)
     assert settings.threads >= 1
@@ -147,6 +153,9 @@ def wait_gone(pid: int, timeout: float = 10) -> bool:
             return True
         time.sleep(0.1)
     return process_gone(pid)
+
+
+SMALL = LocalSettings(n_ctx=2048, n_parallel=1)  # life-cycle tests need no big KV cache
 
 
 def weights(size: str) -> Path:
@@ -228,7 +237,7 @@ def test_a_pydantic_ai_agent_runs_a_tool(server: LocalServer, monkeypatch: pytes
 
 @pytest.mark.e2e
 def test_stop_leaves_no_process() -> None:
-    server = LocalServer(weights("0.5b"))
+    server = LocalServer(weights("1.5b"), SMALL)
     server.start()
     pid = server.pid
     assert pid is not None and not process_gone(pid)
@@ -241,16 +250,16 @@ def test_stop_leaves_no_process() -> None:
 PARENT = """
 import sys, time
 from pathlib import Path
-from agents.local import {what}
+from agents.local import LocalServer, LocalSettings, shared_server
 {start}
 print(server.pid, flush=True)
 time.sleep(600)
 """
 
 
-def spawn_parent(start: str, what: str = "LocalServer") -> tuple[subprocess.Popen[str], int]:
+def spawn_parent(start: str) -> tuple[subprocess.Popen[str], int]:
     """A Python process that starts a server, prints its child's pid, then sleeps."""
-    code = PARENT.format(what=what, start=start)
+    code = PARENT.format(start=start)
     parent = subprocess.Popen(
         [sys.executable, "-c", code], stdout=subprocess.PIPE, text=True, cwd=local.REPO_ROOT
     )
@@ -262,8 +271,9 @@ def spawn_parent(start: str, what: str = "LocalServer") -> tuple[subprocess.Pope
 
 @pytest.mark.e2e
 def test_a_killed_parent_leaves_no_child() -> None:
-    path = weights("0.5b")
-    parent, child = spawn_parent(f"server = LocalServer(Path({str(path)!r})); server.start()")
+    path = weights("1.5b")
+    start = f"server = LocalServer(Path({str(path)!r}), LocalSettings(n_ctx=2048)); server.start()"
+    parent, child = spawn_parent(start)
     try:
         assert not process_gone(child)
         parent.kill()  # SIGKILL: no handler, no atexit
@@ -277,8 +287,8 @@ def test_a_killed_parent_leaves_no_child() -> None:
 @pytest.mark.e2e
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
 def test_a_signalled_parent_stops_its_shared_server(signum: int) -> None:
-    weights("0.5b")
-    parent, child = spawn_parent('server = shared_server("0.5b")', what="shared_server")
+    weights("1.5b")
+    parent, child = spawn_parent('server = shared_server("1.5b")')
     try:
         parent.send_signal(signum)
         assert parent.wait(timeout=30) != 0
