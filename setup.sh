@@ -23,5 +23,17 @@ if [ ${#missing[@]} -gt 0 ]; then
   fi
 fi
 
+# esbuild and the npm packages the bench eval's JavaScript/TypeScript checks run against,
+# pinned by the lock file, in a project-local folder.
+if [ ! -d .codecrew/node/node_modules ]; then
+  if command -v npm >/dev/null 2>&1; then
+    mkdir -p .codecrew/node
+    cp evals/fixtures/node/package.json evals/fixtures/node/package-lock.json .codecrew/node/
+    npm ci --prefix .codecrew/node --no-audit --no-fund --silent
+  else
+    echo "setup: install Node.js and npm for the bench eval's JavaScript checks" >&2
+  fi
+fi
+
 # The embedded model (Qwen2.5-Coder-1.5B-Instruct Q4_K_M, sha256-checked).
 .venv/bin/python -m agents.models fetch-local --size 1.5b --quiet

@@ -64,7 +64,7 @@ def test_build_tetris_on_the_embedded_model(tmp_path: Path) -> None:
     # The coordinator delegated through real tool calls, parsed by llama.cpp from the 1.5B model.
     assert agents["coordinator"]["tool_calls"][:2] == ["generate_code", "extract_files"]
     assert agents["coordinator"]["tool_calls"][-1] == "write_files"
-    assert agents["coordinator"]["requests"] >= 3
+    assert agents["coordinator"]["requests"] >= 2  # the 1.5B may ask for two tools in one turn
     assert agents["generator"]["requests"] >= 1 and agents["generator"]["output_tokens"] > 200
     # The extractor is asked only when the layout is ambiguous; the manifest says which.
     assert agents["extractor"]["requests"] >= 1 or agents["extractor"]["note"].startswith("not needed")
