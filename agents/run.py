@@ -93,7 +93,11 @@ def main(
     max_cost: float | None = typer.Option(None, help="Routing: max estimated USD per run."),
     ab: str | None = typer.Option(None, help="A/B test: 'MODEL_A,MODEL_B', one picked at random per run."),
 ) -> None:
-    """Build what PROMPT asks for with a coordinator, a code generator and a code extractor."""
+    """Build what PROMPT asks for with a coordinator, a code generator and a code extractor.
+
+    Exit codes: 0 done, 1 the run failed (see the manifest), 2 bad input or configuration,
+    3 the generator's code stayed incomplete, 130 interrupted.
+    """
     from agents.local import stop_all_servers
     from agents.pipeline import EMPTY_PROMPT, run_pipeline
     from agents.preflight import check_ollama, choose_models
