@@ -151,7 +151,7 @@ def compare(
     import json
     from dataclasses import asdict
 
-    from agents.catalog import Thresholds, comparison_table, empty_stats, quality, recommend
+    from agents.compare import Thresholds, comparison_table, empty_stats, quality, recommend
     from tools.history import WORK_SOURCES
 
     history = _existing_history()

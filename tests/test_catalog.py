@@ -14,15 +14,12 @@ from agents.catalog import (
     TASK_TYPES,
     TIERS,
     CatalogError,
-    Recommendation,
-    Thresholds,
     card_text,
     load_catalog,
     model_card,
-    quality,
     read_catalog_file,
-    recommend,
 )
+from agents.compare import Recommendation, Thresholds, quality, recommend
 from tools.history import CallRecord, EvalRecord, History, ModelStats
 
 T0 = datetime(2025, 1, 1, tzinfo=UTC)
