@@ -310,10 +310,19 @@ def _split(models: str | None) -> list[str]:
     return [m.strip() for m in (models or "").split(",") if m.strip()]
 
 
-def _default_models() -> list[str]:
+def load_settings() -> tuple[Any, str | None]:
+    """The settings `python -m agents.run` would use: with nothing configured and no Ollama
+    running, every role on the embedded model (agents.preflight.choose_models)."""
+    from agents.config import Settings
+    from agents.preflight import choose_models
+
+    return choose_models(Settings.load())
+
+
+def _default_models(settings: Any) -> list[str]:
     from agents.config import configured_models
 
-    return configured_models()
+    return configured_models(settings)
 
 
 app = typer.Typer(add_completion=False, no_args_is_help=False, help=__doc__)
@@ -349,7 +358,8 @@ def main(
     suites = list(SUITES) if suite is SuiteOption.all else [suite.value]
     modes: list[Mode] = list(MODES) if mode is ModeOption.both else [mode.value]  # type: ignore[list-item]
     try:
-        model_list = _split(models) or _default_models()
+        settings, note = load_settings()
+        model_list = _split(models) or _default_models(settings)
         preflight(suites)
     except SetupProblem as exc:
         console.print(f"[red]setup:[/] {exc}")
@@ -368,6 +378,8 @@ def main(
         case_timeout=case_timeout,
         history=history,
         console=console,
+        settings=settings,
+        notes=[note] if note else [],
     )
     raise typer.Exit(code)
 
@@ -385,6 +397,8 @@ def run_eval(
     history: bool = True,
     console: Console | None = None,
     factory: TaskFactory | None = None,
+    settings: Any | None = None,
+    notes: list[str] | None = None,
 ) -> int:
     """Run, report, record; return the exit code. `factory` lets tests script the models."""
     console = console or Console()
@@ -399,7 +413,9 @@ def run_eval(
     run_id = f"{stamp}-{secrets.token_hex(3)}"
     run_dir = report_dir / run_id
     run_dir.mkdir(parents=True, exist_ok=True)
-    factory = factory or TaskFactory(run_dir, concurrency=concurrency, case_timeout=case_timeout)
+    factory = factory or TaskFactory(
+        run_dir, concurrency=concurrency, case_timeout=case_timeout, settings=settings
+    )
     factory.run_dir = run_dir
     jobs = plan(models, suites, modes, limit)
     run = RunReport(
@@ -423,7 +439,9 @@ def run_eval(
         for m in modes
         if not any(j.suite == s and j.mode == m for j in jobs)
     ]
-    run.notes += skipped
+    run.notes += [*(notes or []), *skipped]
+    for note in notes or []:
+        console.print(f"[dim]{note}[/]")
     total = sum(len(j.dataset.cases) for j in jobs)
     console.print(
         f"[bold]codecrew eval[/] {run_id}: {len(models)} model(s) × {', '.join(suites)} "

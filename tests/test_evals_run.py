@@ -63,6 +63,7 @@ def history_file(tmp_path: Path, monkeypatch) -> Path:
 def scripted(monkeypatch) -> None:
     """The CLI builds its TaskFactory with our scripted models."""
     monkeypatch.setattr(run, "TaskFactory", partial(TaskFactory, builder=build))
+    monkeypatch.setattr(run, "load_settings", lambda: (None, None))
 
 
 def run_once(tmp_path: Path, models: list[str], **kwargs) -> tuple[int, dict, Path]:
@@ -135,17 +136,20 @@ def test_cli(tmp_path: Path, scripted) -> None:
 
 
 def test_cli_defaults_to_the_configured_models(tmp_path: Path, scripted, monkeypatch) -> None:
-    monkeypatch.setattr(run, "_default_models", lambda: ["good"])
+    note = "Ollama is not reachable: running every role on the embedded local:qwen2.5-coder-1.5b"
+    monkeypatch.setattr(run, "load_settings", lambda: (None, note))
+    monkeypatch.setattr(run, "_default_models", lambda settings: ["good"])
     result = CliRunner().invoke(
         run.app, ["--suite", "humaneval", "--limit", "1", "--report-dir", str(tmp_path)]
     )
     assert result.exit_code == 0, result.output
     report = json.loads(next(tmp_path.glob("*/report.json")).read_text())
     assert report["models"] == ["good"] and report["modes"] == ["generator", "pipeline"]
-    assert "humaneval has no pipeline cases" in report["notes"]
+    assert report["notes"] == [note, "humaneval has no pipeline cases"]
 
 
 def test_missing_checker_is_a_setup_error(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setattr(run, "load_settings", lambda: (None, None))
     monkeypatch.setattr(run.bench, "node_problem", lambda: "esbuild missing: run `npm ci ...`")
     result = CliRunner().invoke(
         run.app, ["--suite", "bench", "--models", "good", "--report-dir", str(tmp_path)]
