@@ -2,14 +2,8 @@
 
 Three layers, innermost first:
 
-1. HTTP retries (`retrying_client`): one `httpx2.AsyncClient` whose transport is pydantic-ai's
-   `AsyncHTTPX2TenacityTransport` (the httpx2 successor of `AsyncTenacityTransport`, which 2.62
-   deprecates) with `wait_retry_after`. It retries 408/429/5xx/529 answers and connect/pool
-   timeouts, at most `RetryPolicy.attempts` times, with exponential backoff plus jitter, honouring
-   Retry-After (and retry-after-ms) up to `max_retry_after`. A longer Retry-After ends the retries
-   at once: the next model is better than a long wait. Read timeouts are not retried (a model that
-   took the whole read timeout is replaced, not asked again). The last failed answer reaches the
-   provider SDK unchanged, so pydantic-ai still raises its usual `ModelHTTPError(429)`.
+1. HTTP retries (`retrying_client`, agents/retrying.py): backoff with jitter, Retry-After
+   honoured up to a limit, 408/429/5xx/529 and connect/pool timeouts retried a few times.
 2. `FallbackModel`: on any `ModelAPIError` (429, 5xx, connection errors, timeouts) the next model.
 3. `CircuitBreaker`: N failures of a model within a window put it in a cool-down kept in the
    history (`History.set_cooldown`); this process skips it without a request, and the next run's
@@ -26,12 +20,10 @@ that fails is down, and the fallback moves on. Everything gets layers 2 and 3.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import math
 from collections.abc import AsyncGenerator, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -42,9 +34,7 @@ from pydantic_ai.messages import ModelMessage, ModelResponse
 from pydantic_ai.models import Model, ModelRequestParameters, StreamedResponse
 from pydantic_ai.models.fallback import FallbackModel
 from pydantic_ai.models.wrapper import WrapperModel
-from pydantic_ai.retries import AsyncHTTPX2TenacityTransport, RetryConfig, wait_retry_after
 from pydantic_ai.settings import ModelSettings, merge_model_settings
-from tenacity import RetryCallState, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
 
 from agents.config import (
     EMBEDDED_DEFAULT,
@@ -54,13 +44,12 @@ from agents.config import (
     build_single,
     normalise_model_string,
 )
+from agents.retrying import RetryPolicy, retrying_client
 from tools.errors import classify_error
 from tools.history import WORK_SOURCES, History
 
 log = logging.getLogger(__name__)
 
-RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504, 529})  # 529: Anthropic "overloaded"
-RETRY_EXCEPTIONS = (httpx2.HTTPStatusError, httpx2.ConnectTimeout, httpx2.PoolTimeout)
 LOCAL_PREFIXES = ("local:", "ollama:")
 Clock = Callable[[], datetime]
 
@@ -141,86 +130,7 @@ def _unbuildable(spec: str, settings: Settings) -> str | None:
     return None
 
 
-# -- HTTP retries --------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    """How hard the HTTP layer tries one model before the fallback moves on."""
-
-    attempts: int = 3  # including the first request
-    initial: float = 1.0  # first backoff wait (s), doubled on each retry
-    max_wait: float = 8.0  # cap of one backoff wait (s), jitter included
-    jitter: float = 1.0  # up to this many seconds added at random, so clients spread out
-    max_retry_after: float = 20.0  # honour Retry-After up to this; longer: give up on this model now
-
-
-_header_wait = wait_retry_after(lambda _state: 0.0, max_wait=math.inf)  # Retry-After alone, uncapped
-
-
-def retry_config(
-    policy: RetryPolicy = RetryPolicy(), *, sleep: Callable[[float], Any] = asyncio.sleep
-) -> RetryConfig:
-    """Tenacity settings for the retrying transport; `sleep` is swappable so tests never wait."""
-    backoff = wait_exponential_jitter(initial=policy.initial, max=policy.max_wait, jitter=policy.jitter)
-
-    def retry_after_too_long(state: RetryCallState) -> bool:
-        return _header_wait(state) > policy.max_retry_after
-
-    return RetryConfig(
-        retry=retry_if_exception_type(RETRY_EXCEPTIONS),
-        wait=wait_retry_after(backoff, max_wait=policy.max_retry_after),
-        stop=stop_after_attempt(policy.attempts) | retry_after_too_long,
-        sleep=sleep,
-        retry_error_callback=_last_answer,
-    )
-
-
-def _last_answer(state: RetryCallState) -> httpx2.Response:
-    """Out of retries: hand the SDK the last error answer itself, so it raises its usual error."""
-    exc = state.outcome.exception() if state.outcome else None
-    if isinstance(exc, httpx2.HTTPStatusError):
-        return exc.response
-    raise exc or RuntimeError("retry stopped without an outcome")
-
-
-def _raise_if_retryable(response: httpx2.Response) -> None:
-    if response.status_code in RETRY_STATUSES:
-        raise httpx2.HTTPStatusError(str(response.status_code), request=response.request, response=response)
-
-
-class _ReadRetryableBodies(httpx2.AsyncBaseTransport):
-    """Reads the (small) body of an answer that may be retried: the retrying transport closes
-    it, and the last one is handed to the SDK afterwards, which must still read its error."""
-
-    def __init__(self, wrapped: httpx2.AsyncBaseTransport) -> None:
-        self.wrapped = wrapped
-
-    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
-        response = await self.wrapped.handle_async_request(request)
-        if response.status_code in RETRY_STATUSES:
-            await response.aread()
-        return response
-
-    async def aclose(self) -> None:
-        await self.wrapped.aclose()
-
-
-def retrying_client(
-    policy: RetryPolicy = RetryPolicy(),
-    *,
-    sleep: Callable[[float], Any] = asyncio.sleep,
-    wrapped: httpx2.AsyncBaseTransport | None = None,
-) -> httpx2.AsyncClient:
-    """An HTTP client for providers that retries like `policy` says (see the module docstring)."""
-    from pydantic_ai.models import create_async_httpx2_client
-
-    transport = AsyncHTTPX2TenacityTransport(
-        retry_config(policy, sleep=sleep),
-        _ReadRetryableBodies(wrapped or httpx2.AsyncHTTPTransport()),
-        validate_response=_raise_if_retryable,
-    )
-    return create_async_httpx2_client(transport=transport)
+# -- models with the retrying client -------------------------------------------------------
 
 
 def build_retrying(spec: str, settings: Settings, http_client: httpx2.AsyncClient) -> Model:
