@@ -1,6 +1,6 @@
 """The code-extractor micro-agent: picks the file layout when the answer is ambiguous.
 
-The deterministic extractor in `tools/extract.py` does the work; this agent is asked
+The deterministic extractor in `tools/extract/` does the work; this agent is asked
 only when that extractor had to guess. It answers with the layout (block index -> file
 name), never by retyping code, so the files stay byte-identical to what the generator
 wrote and the agent reads and writes a few hundred tokens at most.
