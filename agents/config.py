@@ -36,16 +36,12 @@ EMBEDDED_DEFAULT = "local:qwen2.5-coder-1.5b"
 DEFAULT_OLLAMA_URL = "http://localhost:11434"
 
 # Code wants low temperature; the coordinator and extractor only pick tools and names,
-# so they get short answers (every token a local coordinator writes costs time).
+# so they get short answers (every token a local coordinator writes costs time). A fixed
+# seed makes runs on servers that honour it (llama.cpp, Ollama) repeatable.
 ROLE_SETTINGS: dict[str, ModelSettings] = {
-    "coordinator": ModelSettings(temperature=0.0, max_tokens=768),
-    "generator": ModelSettings(temperature=0.2, max_tokens=6144),
-    "extractor": ModelSettings(temperature=0.0, max_tokens=512),
-}
-SETTING_VAR_PREFIX = {
-    "coordinator": "COORDINATOR",
-    "generator": "CODE_GENERATOR",
-    "extractor": "CODE_EXTRACTOR",
+    "coordinator": ModelSettings(temperature=0.0, max_tokens=768, seed=7),
+    "generator": ModelSettings(temperature=0.2, max_tokens=6144, seed=7),
+    "extractor": ModelSettings(temperature=0.0, max_tokens=512, seed=7),
 }
 
 
