@@ -12,15 +12,18 @@ class and the others carry on. Results: a table here, report.json + report.html 
 generated files, answers and screenshots) in a timestamped folder under --report-dir, and
 one row per case in the history (tools.history). Exit code 1 when a model's pass rate is
 below --min-pass-rate, 2 for a configuration problem, 130 after Ctrl-C (the finished cases
-are still reported).
+are still reported), 143 after SIGTERM (likewise).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import secrets
+import signal
+import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -461,9 +464,9 @@ def run_eval(
         id(job): progress.add_task(f"{job.model} {job.suite}/{job.mode}", total=len(job.dataset.cases))
         for job in jobs
     }
-    interrupted = False
+    interrupted: int | None = None  # exit code after Ctrl-C (130) or SIGTERM (143)
     try:
-        with progress:
+        with _sigterm_interrupts(), progress:
             asyncio.run(
                 run_jobs(
                     jobs,
@@ -474,8 +477,8 @@ def run_eval(
                     collected=run.cases,
                 )
             )
-    except KeyboardInterrupt:
-        interrupted = True
+    except KeyboardInterrupt as exc:
+        interrupted = 143 if isinstance(exc, Terminated) else 130
         run.notes.append(f"interrupted: {len(run.cases)} of {total} case runs finished")
         console.print(f"[yellow]interrupted[/]: reporting the {len(run.cases)} finished case runs")
     finally:
@@ -504,8 +507,28 @@ def run_eval(
             f"[red]{s.model}: pass rate {s.pass_rate:.0%} is below --min-pass-rate {min_pass_rate:.0%}[/]"
         )
     if interrupted:
-        return 130
+        return interrupted
     return 1 if failing else 0
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (a CI timeout, `kill`): stop like Ctrl-C, so the finished cases are reported."""
+
+
+@contextlib.contextmanager
+def _sigterm_interrupts() -> Iterator[None]:
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def terminate(signum: int, frame: Any) -> None:
+        raise Terminated()
+
+    previous = signal.signal(signal.SIGTERM, terminate)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _stop_local_servers() -> None:

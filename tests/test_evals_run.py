@@ -195,7 +195,8 @@ def test_schema_files_are_current(suite: str) -> None:
     )
 
 
-def test_ctrl_c_still_reports_the_finished_cases(tmp_path: Path) -> None:
+@pytest.mark.parametrize(("signum", "code"), [("SIGINT", 130), ("SIGTERM", 143)])
+def test_ctrl_c_or_sigterm_still_reports_the_finished_cases(tmp_path: Path, signum: str, code: int) -> None:
     import os
     import signal
 
@@ -204,11 +205,11 @@ def test_ctrl_c_still_reports_the_finished_cases(tmp_path: Path) -> None:
     def interrupt_on_third(messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
         calls.append(1)
         if len(calls) == 3:
-            os.kill(os.getpid(), signal.SIGINT)
+            os.kill(os.getpid(), getattr(signal, signum))
         return solver().function(messages, info)
 
     factory = TaskFactory(tmp_path, concurrency=1, builder=lambda spec: FunctionModel(interrupt_on_third))
-    code = run.run_eval(
+    exit_code = run.run_eval(
         ["m"],
         ["humaneval"],
         ["generator"],
@@ -217,7 +218,7 @@ def test_ctrl_c_still_reports_the_finished_cases(tmp_path: Path) -> None:
         report_dir=tmp_path / "r",
         factory=factory,
     )
-    assert code == 130
+    assert exit_code == code
     report = json.loads(next((tmp_path / "r").glob("*/report.json")).read_text())
     assert 2 <= len(report["cases"]) < 6
     assert report["notes"][-1].startswith("interrupted:")
