@@ -92,7 +92,9 @@ def test_ollama_not_running_says_how_to_start_it(monkeypatch: pytest.MonkeyPatch
     code, output = run("build tetris")
     assert code == EXIT_CONFIG
     [line] = error_lines(output)
-    assert line.startswith("error: Ollama is not reachable at http://127.0.0.1:9: start it with `ollama serve`")
+    assert line.startswith(
+        "error: Ollama is not reachable at http://127.0.0.1:9: start it with `ollama serve`"
+    )
     assert "ollama pull qwen2.5-coder:14b" in line and "ollama pull llama3.1:8b-instruct-q8_0" in line
 
 
@@ -121,7 +123,9 @@ def test_model_not_pulled_says_which_pull(monkeypatch: pytest.MonkeyPatch, fake_
     monkeypatch.setenv("OLLAMA_BASE_URL", fake_ollama)  # without /v1: accepted too
     code, output = run("build tetris")
     assert code == EXIT_CONFIG
-    assert error_lines(output) == ["error: Ollama has not pulled qwen2.5-coder:14b: run `ollama pull qwen2.5-coder:14b`"]
+    assert error_lines(output) == [
+        "error: Ollama has not pulled qwen2.5-coder:14b: run `ollama pull qwen2.5-coder:14b`"
+    ]
 
 
 def test_usage_limit_is_reported(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -139,7 +143,9 @@ def test_existing_output_is_not_overwritten(monkeypatch: pytest.MonkeyPatch, tmp
     (tmp_path / "out" / "index.html").write_text("mine")
     code, output = run("build tetris", "--out", str(tmp_path / "out"))
     assert code == EXIT_CONFIG
-    assert error_lines(output) == [f"error: {tmp_path / 'out'} is not empty: pass --force to overwrite, or choose another --out"]
+    assert error_lines(output) == [
+        f"error: {tmp_path / 'out'} is not empty: pass --force to overwrite, or choose another --out"
+    ]
     assert (tmp_path / "out" / "index.html").read_text() == "mine"
 
 
@@ -148,7 +154,9 @@ def test_api_keys_never_reach_output_or_manifest(monkeypatch: pytest.MonkeyPatch
     monkeypatch.setenv("OPENROUTER_API_KEY", secret)
     monkeypatch.setenv("COORDINATOR_MODEL", "test")
     monkeypatch.setenv("CODE_EXTRACTOR_MODEL", "test")
-    monkeypatch.setenv("CODE_GENERATOR_MODEL", "test,openrouter:qwen/qwen3-coder:free")  # a chain with a keyed model
+    monkeypatch.setenv(
+        "CODE_GENERATOR_MODEL", "test,openrouter:qwen/qwen3-coder:free"
+    )  # a chain with a keyed model
     code, output = run("build tetris", "--out", str(tmp_path / "out"), "--json")
     assert code == EXIT_FAILED
     assert secret not in output
