@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from pydantic_ai.settings import ModelSettings
 from pydantic_evals import Dataset
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -43,7 +44,9 @@ from evals.tasks import MODES, CaseInputs, CaseMeta, CaseNames, Mode, TaskFactor
 
 DATASETS = Path(__file__).resolve().parent / "datasets"
 SUITES = ("tetris", "bench", "humaneval")
-HUMANEVAL_TEMPERATURE = 0.0  # one sample per task, greedy: pass@1
+# One greedy sample per task (pass@1); a HumanEval solution fits in well under 1024 tokens, and
+# the cap stops a small model that loops from holding a server slot for minutes.
+HUMANEVAL_SETTINGS = ModelSettings(temperature=0.0, max_tokens=1024)
 
 
 class SuiteOption(StrEnum):
@@ -157,8 +160,8 @@ async def run_jobs(
         if job.mode == "pipeline":
             task = factory.pipeline_task(job.model, suite=job.suite)
         else:
-            temperature = HUMANEVAL_TEMPERATURE if job.suite == "humaneval" else None
-            task = factory.generator_task(job.model, suite=job.suite, temperature=temperature)
+            overrides = HUMANEVAL_SETTINGS if job.suite == "humaneval" else None
+            task = factory.generator_task(job.model, suite=job.suite, overrides=overrides)
 
         class Hooks(CaseNames):
             async def teardown(self, result: Any) -> None:
@@ -433,7 +436,7 @@ def run_eval(
             "concurrency": concurrency,
             "case_timeout": case_timeout,
             "min_pass_rate": min_pass_rate,
-            "humaneval_temperature": HUMANEVAL_TEMPERATURE,
+            "humaneval_settings": dict(HUMANEVAL_SETTINGS),
         },
     )
     skipped = [

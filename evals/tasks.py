@@ -225,16 +225,15 @@ class TaskFactory:
                 gate.model = await asyncio.to_thread(builder, gate.spec)
             return gate.model
 
-    def _model_settings(self, temperature: float | None) -> ModelSettings | None:
-        """The generator's settings from the config (max tokens...), temperature overridden."""
+    def _model_settings(self, overrides: ModelSettings | None) -> ModelSettings | None:
+        """The generator's settings from the config (max tokens...), with the suite's overrides."""
         settings = self._settings if self._builder is not None else self.settings
         base: dict[str, Any] = dict((getattr(settings, "role_settings", None) or {}).get("generator", {}))
-        if temperature is not None:
-            base["temperature"] = temperature
+        base.update(overrides or {})
         return ModelSettings(**base) if base else None
 
     def generator_task(
-        self, spec: str, *, suite: str, temperature: float | None = None
+        self, spec: str, *, suite: str, overrides: ModelSettings | None = None
     ) -> Callable[[CaseInputs], Awaitable[CaseOutput]]:
         """The generator alone: generate() -> extract -> files in the work dir."""
         gate = self.gate(spec)
@@ -261,7 +260,7 @@ class TaskFactory:
                             inputs.prompt,
                             model,
                             model_label=spec,
-                            model_settings=self._model_settings(temperature),
+                            model_settings=self._model_settings(overrides),
                             record=record,
                         ),
                         timeout=self.case_timeout,

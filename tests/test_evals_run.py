@@ -106,6 +106,20 @@ def test_reports_hold_the_real_per_case_results(tmp_path: Path) -> None:
     assert (run_dir / "work" / "humaneval" / "good" / "generator" / "HumanEval_0" / "answer.md").is_file()
 
 
+def test_humaneval_asks_greedy_with_a_short_token_cap(tmp_path: Path) -> None:
+    seen: list[dict] = []
+    answer = solver()
+
+    def record_settings(messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
+        seen.append(dict(info.model_settings or {}))
+        return answer.function(messages, info)
+
+    factory = TaskFactory(tmp_path, builder=lambda spec: FunctionModel(record_settings))
+    run.run_eval(["rec"], ["humaneval"], ["generator"], limit=2, report_dir=tmp_path / "r", factory=factory)
+    assert len(seen) == 2
+    assert {(s["temperature"], s["max_tokens"]) for s in seen} == {(0.0, 1024)}
+
+
 def test_every_case_goes_into_the_history(tmp_path: Path, history_file: Path) -> None:
     run_once(tmp_path, ["good", "limited"])
     db = sqlite3.connect(history_file)

@@ -120,6 +120,31 @@ def test_four_backtick_fence_keeps_the_inner_fence() -> None:
     assert layout(text) == [("make_readme.py", "python", 0, "answer")]
 
 
+def test_markdown_fence_around_a_code_fence_is_unwrapped() -> None:
+    # qwen2.5-coder-0.5b's HumanEval answers: ```markdown, then ```python, one closing fence
+    text = answer("markdown_wrapped_python.txt")
+    (block,) = find_blocks(text)
+    assert block.code == between(text, "def truncate_number", "return decimal_part\n")
+    assert (block.language, block.truncated) == ("python", False)
+    assert layout(text) == [("main.py", "python", 0, "default")]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "```md\n```js\na();\n```\n```\n",  # both fences closed: the stray one is empty
+        "```\n\n```js\na();\n```\n",
+    ],
+)
+def test_wrapper_fences(text: str) -> None:
+    assert [(b.language, b.code) for b in find_blocks(text) if b.code] == [("javascript", "a();\n")]
+
+
+def test_markdown_block_with_text_first_stays_markdown() -> None:
+    text = "```markdown\n# Usage\n```bash\nnpm start\n```\n"
+    assert [b.language for b in find_blocks(text)] == ["markdown"]
+
+
 def test_crlf_answer_keeps_its_line_endings() -> None:
     text = answer("crlf_two_files.txt")
     assert "\r\n" in text

@@ -13,6 +13,7 @@ from tools.extract.records import CodeBlock
 _FENCE = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|~{3,})(?P<info>.*)$")
 _HTML_START = re.compile(r"^\s*(<!doctype\s+html|<html[\s>])", re.IGNORECASE)
 _HTML_END = re.compile(r"</html\s*>", re.IGNORECASE)
+_WRAPPERS = ("", "md", "markdown")  # fence tags a whole answer gets wrapped in
 
 
 def _closes(line: str, fence: str) -> bool:
@@ -33,6 +34,9 @@ def find_blocks(answer: str) -> list[CodeBlock]:
             i += 1
             continue
         fence = match["fence"]
+        if _wraps_a_fence(lines, i, match["info"]):
+            i += 1  # "```markdown" around a "```python" block: the inner block is the code
+            continue
         j = i + 1
         while j < len(lines) and not _closes(lines[j].text, fence):
             j += 1
@@ -61,6 +65,19 @@ def find_blocks(answer: str) -> list[CodeBlock]:
             raws.append(code)
     raws.sort(key=lambda raw: raw.code_start)
     return [_make_block(index, answer, lines, raw) for index, raw in enumerate(raws)]
+
+
+def _wraps_a_fence(lines: list[_Line], i: int, info: str) -> bool:
+    """A markdown (or bare) fence whose first line opens another fence with a language tag.
+
+    Small models wrap their answer in ```markdown and then open ```python inside it, with a
+    single closing fence for both; read literally, all the code would be markdown prose.
+    """
+    if info.strip().lower() not in _WRAPPERS:
+        return False
+    inner = next((line.text for line in lines[i + 1 :] if line.text.strip()), "")
+    opened = _FENCE.match(inner)
+    return bool(opened and opened["info"].strip().lower() not in _WRAPPERS)
 
 
 def _unfenced_html(lines: list[_Line], start: int, stop: int) -> _Raw | None:
