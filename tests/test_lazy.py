@@ -56,6 +56,14 @@ LAZY = [
     (None, "<script>\n// rest of the code\n</script>", 2, "rest-of-code"),
     (None, "body { margin: 0 }\n/* remaining styles */", 2, "remaining-markup"),
     ("sql", "SELECT 1;\n-- rest of the queries omitted for brevity", 2, "omitted-for-brevity"),
+    # the signature and docstring copied from a HumanEval prompt, no code (qwen2.5-coder-0.5b)
+    (
+        "python",
+        'def gcd(a: int, b: int) -> int:\n    """ Return the gcd.\n    >>> gcd(3, 5)\n    1\n    """\n',
+        1,
+        "empty-body",
+    ),
+    ("python", 'class A:\n    def run(self):\n        """Run."""\n        pass\n', 2, "empty-body"),
 ]
 
 
@@ -133,6 +141,10 @@ COMPLETE = [
     ("python", "specs: typing.Tuple[\n    int,\n    ...\n] = ()"),
     ("python", "class Session(Protocol):\n    @property\n    def name(self) -> str: ..."),
     ("javascript", "/*\n * Rest of the file handles input.\n */\nhandleInput();"),
+    ("python", 'class Base(ABC):\n    @abstractmethod\n    def run(self):\n        """Run it."""\n'),
+    ("python", 'class Port(Protocol):\n    def send(self) -> None:\n        """Send."""\n'),
+    ("python", 'def f():\n    """Doc."""\n    return 1\n'),
+    ("python", 'class Stop(Exception):\n    """Raised to stop."""\n'),
     (None, ""),
 ]
 
@@ -206,3 +218,19 @@ def test_files_use_their_names_language() -> None:
         ExtractedFile("notes.md", None, "...\n", 1),
     ]
     assert [(p.file, p.kind) for p in lazy_verdict(files).placeholders] == [("main.py", "ellipsis-body")]
+
+
+def test_docstring_only_answer_is_sent_back_with_its_function() -> None:
+    text = (
+        (ANSWERS / "markdown_wrapped_python.txt")
+        .read_text()
+        .replace(
+            "    integer_part = int(number)\n    decimal_part = number - integer_part\n    return decimal_part\n",
+            "",
+        )
+    )
+    verdict = lazy_verdict(extract_files(text).files)
+    assert verdict.lazy
+    assert verdict.reason() == snapshot(
+        "a function with only its docstring at main.py line 1: 'def truncate_number(number: float) -> float:' — write the complete code with nothing left out"
+    )

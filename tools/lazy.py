@@ -10,6 +10,7 @@ Only comments and bare `...` lines are judged, never strings or code, so `[...bo
 
 from __future__ import annotations
 
+import ast
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -43,7 +44,8 @@ class LazyVerdict:
         text = first.text if len(first.text) <= 70 else first.text[:67] + "..."
         more = len(self.placeholders) - 1
         others = f" (and {more} more placeholder{'s' if more > 1 else ''})" if more else ""
-        return f"placeholder at {where}: '{text}'{others} — write the complete code with nothing left out"
+        what = "a function with only its docstring" if first.kind == "empty-body" else "placeholder"
+        return f"{what} at {where}: '{text}'{others} — write the complete code with nothing left out"
 
 
 # --- reading comments ----------------------------------------------------------------------
@@ -457,7 +459,37 @@ def find_placeholders(code: str, language: str | None = None) -> list[Placeholde
             kind = _bracketed_kind(item.raw)
         if kind:
             found.append(Placeholder(item.number, item.raw, kind))
+    if language == "python":
+        flagged = {p.line for p in found}
+        found += [
+            p for p, end in _docstring_only_functions(code, lines) if not flagged & {*range(p.line, end + 1)}
+        ]
+        found.sort(key=lambda p: p.line)
     return found
+
+
+def _docstring_only_functions(code: str, lines: list[str]) -> list[tuple[Placeholder, int]]:
+    """Functions whose whole body is their docstring (maybe plus `pass`): the signature was
+    copied and the code never written. Stubs that are meant to be empty are left alone."""
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:
+        return []
+    found = []
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) or not ast.get_docstring(node):
+            continue
+        rest = node.body[1:]
+        if all(isinstance(s, ast.Pass) or _is_ellipsis(s) for s in rest) and not _is_python_stub(
+            lines, node.lineno - 1
+        ):
+            placeholder = Placeholder(node.lineno, lines[node.lineno - 1].strip(), "empty-body")
+            found.append((placeholder, node.end_lineno or node.lineno))
+    return found
+
+
+def _is_ellipsis(statement: ast.stmt) -> bool:
+    return isinstance(statement, ast.Expr) and getattr(statement.value, "value", None) is Ellipsis
 
 
 def _judge_comment(scanned: list[_Scanned], index: int) -> str | None:
