@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterable, Callable
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 
 from pydantic_ai import Agent, ModelRetry, RunContext, capture_run_messages
@@ -93,15 +94,19 @@ async def generate(
     usage_limits: UsageLimits | None = None,
     on_tokens: Callable[[int], None] | None = None,
     record: AgentUsage | None = None,
+    with_instructions: bool = True,
 ) -> Generation:
     """Ask the generator for code; rewrite lazy answers; raise NoCodeError if none came.
 
     `record` (if given) is filled with the generator's usage even when this raises.
+    `with_instructions=False` sends the prompt alone, for benchmarks whose published scores
+    come from their own prompt (our instructions, written for apps, change small models' answers).
     """
     deps = GeneratorDeps(on_tokens=on_tokens)
     record = record or AgentUsage(model=model_label or str(model))
     started = time.perf_counter()
-    with capture_run_messages() as messages:  # usage counts even when the run fails
+    bare = generator_agent.override(instructions=None) if not with_instructions else nullcontext()
+    with capture_run_messages() as messages, bare:  # usage counts even when the run fails
         try:
             await generator_agent.run(
                 prompt,

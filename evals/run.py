@@ -160,8 +160,14 @@ async def run_jobs(
         if job.mode == "pipeline":
             task = factory.pipeline_task(job.model, suite=job.suite)
         else:
-            overrides = HUMANEVAL_SETTINGS if job.suite == "humaneval" else None
-            task = factory.generator_task(job.model, suite=job.suite, overrides=overrides)
+            # HumanEval is asked the way its published scores were measured: its own prompt, greedy
+            published = job.suite == "humaneval"
+            task = factory.generator_task(
+                job.model,
+                suite=job.suite,
+                overrides=HUMANEVAL_SETTINGS if published else None,
+                with_instructions=not published,
+            )
 
         class Hooks(CaseNames):
             async def teardown(self, result: Any) -> None:
@@ -437,6 +443,7 @@ def run_eval(
             "case_timeout": case_timeout,
             "min_pass_rate": min_pass_rate,
             "humaneval_settings": dict(HUMANEVAL_SETTINGS),
+            "humaneval_instructions": None,  # the EvalPlus prompt alone, as published
         },
     )
     skipped = [

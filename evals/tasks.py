@@ -233,9 +233,17 @@ class TaskFactory:
         return ModelSettings(**base) if base else None
 
     def generator_task(
-        self, spec: str, *, suite: str, overrides: ModelSettings | None = None
+        self,
+        spec: str,
+        *,
+        suite: str,
+        overrides: ModelSettings | None = None,
+        with_instructions: bool = True,
     ) -> Callable[[CaseInputs], Awaitable[CaseOutput]]:
-        """The generator alone: generate() -> extract -> files in the work dir."""
+        """The generator alone: generate() -> extract -> files in the work dir.
+
+        `overrides` replace the generator's model settings; `with_instructions=False` sends the
+        case's prompt without the generator's instructions (a benchmark's published prompt)."""
         gate = self.gate(spec)
 
         async def run_generator(inputs: CaseInputs) -> CaseOutput:
@@ -262,6 +270,7 @@ class TaskFactory:
                             model_label=spec,
                             model_settings=self._model_settings(overrides),
                             record=record,
+                            with_instructions=with_instructions,
                         ),
                         timeout=self.case_timeout,
                     )

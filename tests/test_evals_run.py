@@ -106,18 +106,30 @@ def test_reports_hold_the_real_per_case_results(tmp_path: Path) -> None:
     assert (run_dir / "work" / "humaneval" / "good" / "generator" / "HumanEval_0" / "answer.md").is_file()
 
 
-def test_humaneval_asks_greedy_with_a_short_token_cap(tmp_path: Path) -> None:
+def test_humaneval_asks_its_own_prompt_greedy_with_a_short_token_cap(tmp_path: Path) -> None:
     seen: list[dict] = []
     answer = solver()
 
     def record_settings(messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
-        seen.append(dict(info.model_settings or {}))
+        seen.append({**(info.model_settings or {}), "instructions": info.instructions})
         return answer.function(messages, info)
 
     factory = TaskFactory(tmp_path, builder=lambda spec: FunctionModel(record_settings))
     run.run_eval(["rec"], ["humaneval"], ["generator"], limit=2, report_dir=tmp_path / "r", factory=factory)
     assert len(seen) == 2
-    assert {(s["temperature"], s["max_tokens"]) for s in seen} == {(0.0, 1024)}
+    assert {(s["temperature"], s["max_tokens"], s["instructions"]) for s in seen} == {(0.0, 1024, None)}
+
+
+def test_bench_keeps_the_generator_instructions(tmp_path: Path) -> None:
+    seen: list[str | None] = []
+
+    def record(messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
+        seen.append(info.instructions)
+        return ModelResponse(parts=[TextPart("```python\nprint(1)\n```")])
+
+    factory = TaskFactory(tmp_path, builder=lambda spec: FunctionModel(record))
+    run.run_eval(["rec"], ["bench"], ["generator"], limit=1, report_dir=tmp_path / "r", factory=factory)
+    assert seen and all(text and text.startswith("You are an expert software engineer") for text in seen)
 
 
 def test_every_case_goes_into_the_history(tmp_path: Path, history_file: Path) -> None:
