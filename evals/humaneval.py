@@ -90,18 +90,33 @@ _KEEP = (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef, ast.
 
 
 def sanitize(code: str) -> str:
-    """Keep the definitions (EvalPlus-style); code that does not parse is kept as is."""
-    try:
-        tree = ast.parse(code)
-    except SyntaxError:
+    """Keep the definitions (EvalPlus-style). A syntax error after them (a broken example
+    call at the end) is cut off, as EvalPlus' error-tolerant parser does; code that does not
+    parse at all is kept as is, to fail with its own error."""
+    lines = code.splitlines()
+    tree = _parse_longest_prefix(lines)
+    if tree is None:
         return code
     kept = [node for node in tree.body if isinstance(node, (_KEEP, ast.Assign | ast.AnnAssign))]
-    lines = code.splitlines()
     parts = []
     for node in kept:
         start = min([node.lineno, *(d.lineno for d in getattr(node, "decorator_list", []))])
         parts.append("\n".join(lines[start - 1 : node.end_lineno]))
     return "\n\n".join(parts)
+
+
+def _parse_longest_prefix(lines: list[str]) -> ast.Module | None:
+    """The module of the longest leading run of lines that parses (at least one def), or None."""
+    for end in range(len(lines), 0, -1):
+        try:
+            tree = ast.parse("\n".join(lines[:end]))
+        except SyntaxError:
+            continue
+        defines = any(isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) for node in tree.body)
+        if end == len(lines) or defines:
+            return tree
+        return None
+    return None
 
 
 def program(text: str, files: dict[str, str], meta: Any) -> str:

@@ -83,3 +83,24 @@ def test_code_block_defining_the_entry_point_is_chosen():
         PROBLEMS[0]["prompt"] + PROBLEMS[0]["canonical_solution"]
     )
     assert humaneval.code_of(text, {}, "has_close_elements").startswith("from typing import List")
+
+
+def test_broken_example_call_after_the_function_is_cut_off():
+    """qwen2.5-coder-0.5b on HumanEval/113: a correct function, then a print() left unclosed."""
+    problem = PROBLEMS[113]
+    code = (
+        problem["prompt"]
+        + problem["canonical_solution"]
+        + '\n# Test cases\nprint(odd_count([\'3\',"11111111"]))  # ["the number...",\n'
+        + '     "the number of odd elements 8n the str8ng 8 of the 8nput."]\n'
+    )
+    cleaned = humaneval.sanitize(code)
+    assert "def odd_count" in cleaned and "print(" not in cleaned
+    assert humaneval.run_check(answer(code), {}, DATASET.cases[113].metadata).passed
+
+
+def test_code_that_never_parses_fails_with_its_syntax_error():
+    code = "def has_close_elements(numbers, threshold)\n    return False\n"
+    assert humaneval.sanitize(code) == code
+    result = humaneval.run_check(answer(code), {}, FIRST)
+    assert not result.passed and "SyntaxError" in result.detail
