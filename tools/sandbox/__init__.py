@@ -1,0 +1,102 @@
+"""Run untrusted, model-generated code (Python, SQL via a CLI, JavaScript under Node) safely.
+
+Every call to `run_sandboxed` gets a fresh temp dir (the `files` are written there first and it
+is the working directory and $HOME), a minimal environment (never `os.environ`: explicit PATH,
+HOME, LANG, plus what the caller passes), resource limits, a wall-clock timeout that kills the
+whole process tree, capped stdout/stderr, and no network. The temp dir is removed afterwards,
+whatever happened.
+
+Isolation mechanisms, best first; `isolation_available()` probes once and picks the first that
+works (`available_isolations()` lists all of them, `run_sandboxed(..., isolation=...)` forces one):
+
+- "bwrap" (Debian package `bubblewrap`): new PID, network (loopback only), IPC and UTS
+  namespaces; the root filesystem is a read-only bind; /tmp and /dev/shm are private tmpfs
+  capped at `memory_mb`; the caller's home and this repository (where a `.env` may live) are
+  hidden behind empty tmpfs; only the temp dir is writable. The running interpreter's prefix
+  and venv are re-exposed read-only, so `sys.executable` works inside. As root, bwrap runs
+  privileged (no user namespace) and `setpriv` drops to the run's uid inside; otherwise bwrap
+  runs unprivileged in a new user namespace, as the caller (needs unprivileged user
+  namespaces, on by default in Debian 12).
+- "unshare-net" (root without bwrap; util-linux `unshare`, `setpriv`, `mount`): new network
+  (not even loopback is up), mount, PID, IPC and UTS namespaces; private tmpfs over /tmp,
+  /var/tmp, /run/lock and /dev/shm; home and repository hidden as above. The root filesystem
+  stays writable for root, so writes elsewhere are stopped only by the file permissions of
+  the unprivileged uid.
+- "socket-guard" (neither is usable, e.g. not root and no user namespaces): no namespaces.
+  A `sitecustomize.py` on PYTHONPATH makes Python's inet sockets and name lookups fail; best
+  effort only: nothing stops Node or a native binary from using the network, writes to
+  world-writable dirs such as /tmp succeed, and without root a child that calls setsid() can
+  outlive the run.
+
+Privileges: as root, every run gets its own random unprivileged uid/gid (range starting at
+`SANDBOX_UID_BASE`, no supplementary groups, no capabilities, no_new_privs under bwrap). That
+is what makes the process cap real: RLIMIT_NPROC is ignored for uid 0 (even without
+capabilities), but counts the tasks of any other uid, and a uid used by one run only counts
+exactly that run's processes and threads. It also keeps root-only files (/root is mode 700)
+unreadable, and lets a timeout kill everything the run started (`kill -9 -1` as that uid).
+Not as root, the caller's own uid is used: under bwrap the cap then applies inside the run's
+user namespace; in the socket-guard tier it is the caller's current task count plus
+`max_processes`.
+
+Limits are applied by util-linux `prlimit` right before the command is executed: RLIMIT_CPU
+(SIGXCPU, then SIGKILL one second later), RLIMIT_NPROC, RLIMIT_FSIZE, RLIMIT_NOFILE, no core
+dumps, and memory. Memory is RLIMIT_AS (address space) for everything except Node: V8 reserves
+far more address space than it uses (VmSize ~730 MB for `console.log(1)`; it aborts at startup
+with RLIMIT_AS=512 MB), so for `node`/`nodejs` commands RLIMIT_DATA (private writable memory:
+heap, array buffers) is capped instead and NODE_OPTIONS gets `--max-old-space-size` set to 3/4
+of `memory_mb`, so V8 reports "JavaScript heap out of memory" before the kernel refuses pages.
+Node is recognised by the first word of the command only (not `sh -c "node ..."`).
+Limits are per process, not per tree: a run may use up to max_processes * memory_mb.
+
+Measured per-run overhead (`python -m tools.sandbox`: `python3 -c pass`, 20 interleaved
+rounds, includes writing and removing the temp dir), on this 2-core machine while it was busy
+(load average 8-12), so absolute numbers are inflated; median / fastest run:
+  unsandboxed    52-69 / 32-47 ms
+  bwrap         +60 / +50-65 ms   (bwrap + setpriv + prlimit execs, namespace setup)
+  unshare-net  +135-195 / +75-130 ms (a shell and ~8 `mount` execs per run)
+  socket-guard  +64-82 / +52-57 ms (prlimit exec, sitecustomize imports socket)
+
+Interpreters: the sandbox uid can run what any user can (`python3` is Debian's, `node`). Under
+bwrap and unshare-net the running interpreter and its venv are re-exposed, so `sys.executable`
+works too; under socket-guard as root it does not when it lives under /root (mode 700).
+
+Thread-safe: no `preexec_fn` is used (privileges are dropped by subprocess's own `user=`/
+`group=` or by `setpriv`), so runs may be started from several threads at once.
+
+The package, one job per module: `records` (isolation names, limits, results), `probe`
+(which mechanism works here), `uids` (the per-run uid and its task count), `rundir` (the
+run dir and the socket guard), `argv` (prlimit, bwrap, unshare and the environment), `pump`
+(feeding, reading, timing out and killing a run), `run` (`run_sandboxed`) and `overhead`
+(`python -m tools.sandbox`).
+"""
+
+from __future__ import annotations
+
+from tools.sandbox.overhead import main
+from tools.sandbox.probe import available_isolations, isolation_available
+from tools.sandbox.records import (
+    BWRAP,
+    DEFAULT_PATH,
+    ISOLATIONS,
+    SOCKET_GUARD,
+    UNSHARE,
+    SandboxLimits,
+    SandboxResult,
+)
+from tools.sandbox.run import run_sandboxed
+from tools.sandbox.uids import SANDBOX_UID_BASE
+
+__all__ = [
+    "BWRAP",
+    "DEFAULT_PATH",
+    "ISOLATIONS",
+    "SANDBOX_UID_BASE",
+    "SOCKET_GUARD",
+    "UNSHARE",
+    "SandboxLimits",
+    "SandboxResult",
+    "available_isolations",
+    "isolation_available",
+    "main",
+    "run_sandboxed",
+]

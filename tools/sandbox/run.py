@@ -1,0 +1,144 @@
+"""`run_sandboxed`: one isolated, limited run of a command, from run dir to result."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from tools.sandbox.argv import _bwrap_argv, _environment, _prlimit, _unshare_argv
+from tools.sandbox.probe import isolation_available
+from tools.sandbox.pump import _Killer, _pump, _Pumped
+from tools.sandbox.records import BWRAP, ISOLATIONS, SOCKET_GUARD, UNSHARE, SandboxLimits, SandboxResult
+from tools.sandbox.rundir import _prepare_dir, _remove_dir
+from tools.sandbox.uids import _allocate_uid, _count_tasks, _release_uid
+
+_MEMORY_MARKERS = (
+    "MemoryError",
+    "JavaScript heap out of memory",
+    "Array buffer allocation failed",
+    "Cannot allocate memory",
+    "std::bad_alloc",
+    "out of memory",
+)
+
+
+def _killed_reason(returncode: int | None, pumped: _Pumped, stderr: str, limits: SandboxLimits) -> str | None:
+    if pumped.timed_out:
+        return "timeout"
+    if pumped.overflow:
+        return "output-limit"
+    if returncode is None or returncode == 0:
+        return None
+    if returncode < 0:
+        sig = -returncode
+        if sig == signal.SIGXCPU or (sig == signal.SIGKILL and pumped.cpu_time >= limits.cpu_seconds - 0.05):
+            return "cpu"
+        if sig == signal.SIGXFSZ:
+            return "file-size"
+    if any(marker in stderr for marker in _MEMORY_MARKERS):
+        return "memory"
+    if "File too large" in stderr:
+        return "file-size"
+    return f"signal {-returncode}" if returncode < 0 else None
+
+
+def run_sandboxed(
+    cmd: Sequence[str],
+    files: Mapping[str, str | bytes] | None = None,
+    *,
+    stdin: str | None = None,
+    limits: SandboxLimits = SandboxLimits(),  # noqa: B008 - frozen, safe as a default
+    env: Mapping[str, str] | None = None,
+    isolation: str | None = None,
+) -> SandboxResult:
+    """Run `cmd` in a fresh temp dir holding `files`, isolated and limited; never raises for
+    anything the command does.
+
+    `cmd[0]` is looked up on the sandbox PATH (`DEFAULT_PATH` unless `env` sets PATH). `env` is
+    added to the minimal environment. `isolation` forces one of `available_isolations()`.
+    Under bwrap a process killed by signal N makes bwrap exit 128+N; that is reported as -N
+    (so a program that itself exits 129..159 is reported as killed by a signal).
+    """
+    if isinstance(cmd, str) or not cmd:
+        raise ValueError("cmd must be a non-empty sequence of arguments")
+    isolation = isolation or isolation_available()
+    if isolation not in ISOLATIONS:
+        raise ValueError(f"unknown isolation {isolation!r}; expected one of {ISOLATIONS}")
+    uid = _allocate_uid()
+    root = _prepare_dir(files, uid)
+    try:
+        return _run(list(cmd), root, uid, isolation, stdin, limits, env)
+    finally:
+        _remove_dir(root)
+        _release_uid(uid)
+
+
+def _run(
+    cmd: list[str],
+    root: Path,
+    uid: int | None,
+    isolation: str,
+    stdin: str | None,
+    limits: SandboxLimits,
+    env: Mapping[str, str] | None,
+) -> SandboxResult:
+    work = root / "work"
+    if uid is not None or isolation != SOCKET_GUARD:
+        nproc = limits.max_processes
+    else:
+        nproc = _count_tasks(os.getuid()) + limits.max_processes
+    inner = _prlimit(cmd, limits, nproc)
+    drop: dict[str, Any] = {}  # root drops privileges inside bwrap/unshare, or here via subprocess
+    if isolation == BWRAP:
+        argv = _bwrap_argv(work, inner, limits, uid)
+    elif isolation == UNSHARE:
+        if uid is None:
+            raise RuntimeError("the unshare-net sandbox needs root")
+        argv = _unshare_argv(work, inner, limits, uid)
+    else:
+        argv = inner
+        if uid is not None:
+            drop = {"user": uid, "group": uid, "extra_groups": []}
+    start = time.monotonic()
+    proc = subprocess.Popen(
+        argv,
+        cwd=work,
+        env=_environment(cmd, root, isolation, limits, env),
+        stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+        close_fds=True,
+        **drop,
+    )
+    killer = _Killer(proc.pid, uid)
+    stdin_bytes = stdin.encode() if stdin is not None else None
+    pumped = _pump(
+        proc,
+        stdin_bytes,
+        limits,
+        start + limits.timeout,
+        killer,
+        always_kill_uid=isolation == SOCKET_GUARD,
+    )
+    duration = time.monotonic() - start
+    returncode = os.waitstatus_to_exitcode(pumped.status) if pumped.status >= 0 else None
+    if isolation == BWRAP and returncode is not None and 128 < returncode < 160:
+        returncode = -(returncode - 128)
+    stdout = pumped.stdout.decode("utf-8", errors="replace")
+    stderr = pumped.stderr.decode("utf-8", errors="replace")
+    return SandboxResult(
+        returncode=None if pumped.timed_out else returncode,
+        stdout=stdout,
+        stderr=stderr,
+        timed_out=pumped.timed_out,
+        duration=duration,
+        isolation=isolation,
+        killed_reason=_killed_reason(returncode, pumped, stderr, limits),
+        truncated=pumped.overflow,
+    )
