@@ -43,7 +43,7 @@ def fetch_local(
     typer.echo(f"{path}\t{size_mb:,.1f} MB\t{elapsed:.1f} s")
 
 
-# -- catalog, discovery and comparison (agents/catalog.py, discovery.py, compare.py) ----
+# -- catalog, discovery and comparison (agents/catalog.py, discovery/, compare.py) ------
 
 
 def _console() -> Any:

@@ -15,8 +15,7 @@ from typing import Any
 import pydantic_ai.models
 import pytest
 
-from agents import discovery
-from agents.discovery import DiscoveredModel, DiscoveryError, discover, ollama_host, probe
+from agents.discovery import DiscoveredModel, DiscoveryError, discover, http_json, ollama_host, probe
 from tools.history import History
 
 # A route answers (status, headers, body); body may be bytes (sent raw) or JSON-able.
@@ -274,7 +273,7 @@ async def test_openrouter_errors(
 
 
 async def test_slow_provider_times_out(monkeypatch: pytest.MonkeyPatch, no_provider_env: None) -> None:
-    monkeypatch.setattr(discovery, "LIST_TIMEOUT", 0.3)
+    monkeypatch.setattr(http_json, "LIST_TIMEOUT", 0.3)  # both listings read it there
 
     def slow(body: dict[str, Any]) -> tuple[int, dict[str, str], Any]:
         time.sleep(1)
