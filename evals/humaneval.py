@@ -110,7 +110,7 @@ def _parse_longest_prefix(lines: list[str]) -> ast.Module | None:
     for end in range(len(lines), 0, -1):
         try:
             tree = ast.parse("\n".join(lines[:end]))
-        except SyntaxError:
+        except (SyntaxError, ValueError):  # ValueError: a NUL byte
             continue
         defines = any(isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) for node in tree.body)
         if end == len(lines) or defines:

@@ -104,3 +104,9 @@ def test_code_that_never_parses_fails_with_its_syntax_error():
     assert humaneval.sanitize(code) == code
     result = humaneval.run_check(answer(code), {}, FIRST)
     assert not result.passed and "SyntaxError" in result.detail
+
+
+def test_nul_byte_after_the_function_is_cut_off_like_a_syntax_error():
+    code = PROBLEMS[0]["prompt"] + PROBLEMS[0]["canonical_solution"] + "\x00\n"
+    assert "\x00" not in humaneval.sanitize(code)  # ast refuses NUL with ValueError, not SyntaxError
+    assert humaneval.run_check(answer(code), {}, FIRST).passed

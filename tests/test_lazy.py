@@ -234,3 +234,10 @@ def test_docstring_only_answer_is_sent_back_with_its_function() -> None:
     assert verdict.reason() == snapshot(
         "a function with only its docstring at main.py line 1: 'def truncate_number(number: float) -> float:' — write the complete code with nothing left out"
     )
+
+
+def test_odd_line_breaks_and_nul_bytes_do_not_crash_the_check() -> None:
+    # a lone "\r" is a line break to ast but not to the scanner: the line numbers must agree
+    found = find_placeholders('x = 1\r\r\r\r\ndef f():\n    """Doc."""\n', "python")
+    assert [(p.line, p.kind, p.text) for p in found] == [(2, "empty-body", "def f():")]
+    assert find_placeholders('def f():\n    """Doc."""\n\x00', "python") == []  # ast refuses NUL

@@ -32,9 +32,7 @@ def find_placeholders(code: str, language: str | None = None) -> list[Placeholde
             found.append(Placeholder(item.number, item.raw, kind))
     if language == "python":
         flagged = {p.line for p in found}
-        found += [
-            p for p, end in _docstring_only_functions(code, lines) if not flagged & {*range(p.line, end + 1)}
-        ]
+        found += [p for p, end in _docstring_only_functions(lines) if not flagged & {*range(p.line, end + 1)}]
         found.sort(key=lambda p: p.line)
     return found
 

@@ -82,12 +82,14 @@ def _inside_brackets(lines: list[str], index: int) -> bool:
     return before.endswith((",", "[", "("))
 
 
-def _docstring_only_functions(code: str, lines: list[str]) -> list[tuple[Placeholder, int]]:
+def _docstring_only_functions(lines: list[str]) -> list[tuple[Placeholder, int]]:
     """Functions whose whole body is their docstring (maybe plus `pass`): the signature was
     copied and the code never written. Stubs that are meant to be empty are left alone."""
+    # Parse the scanner's lines, so ast's line numbers index them (a lone "\r" is a line
+    # break to ast but not to the scanner).
     try:
-        tree = ast.parse(code)
-    except SyntaxError:
+        tree = ast.parse("\n".join(line.replace("\r", " ") for line in lines))
+    except (SyntaxError, ValueError):  # ValueError: a NUL byte in the code
         return []
     found = []
     for node in ast.walk(tree):
