@@ -2,18 +2,29 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import secrets
 import signal
 import subprocess
 import time
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from tools.sandbox.argv import _bwrap_argv, _environment, _prlimit, _unshare_argv
+from tools.sandbox.argv import _bwrap_argv, _environment, _prlimit, _unshare_argv, started_marker
 from tools.sandbox.probe import isolation_available
 from tools.sandbox.pump import _Killer, _pump, _Pumped
-from tools.sandbox.records import BWRAP, ISOLATIONS, SOCKET_GUARD, UNSHARE, SandboxLimits, SandboxResult
+from tools.sandbox.records import (
+    BWRAP,
+    DEFAULT_PATH,
+    ISOLATIONS,
+    SOCKET_GUARD,
+    UNSHARE,
+    SandboxLimits,
+    SandboxResult,
+)
 from tools.sandbox.rundir import _prepare_dir, _remove_dir
 from tools.sandbox.uids import _allocate_uid, _count_tasks, _release_uid
 
@@ -44,6 +55,8 @@ def _killed_reason(returncode: int | None, pumped: _Pumped, stderr: str, limits:
         return "memory"
     if "File too large" in stderr:
         return "file-size"
+    if "No space left on device" in stderr:
+        return "disk-full"
     return f"signal {-returncode}" if returncode < 0 else None
 
 
@@ -72,10 +85,45 @@ def run_sandboxed(
     uid = _allocate_uid()
     root = _prepare_dir(files, uid)
     try:
-        return _run(list(cmd), root, uid, isolation, stdin, limits, env)
+        result = _run(list(cmd), root, uid, isolation, stdin, limits, env)
     finally:
         _remove_dir(root)
         _release_uid(uid)
+    exec_failed = result.infrastructure is None and result.returncode in (126, 127)
+    if exec_failed and (problem := _command_problem(cmd[0], isolation, env)):
+        return replace(result, infrastructure=problem)
+    return result
+
+
+def _command_problem(command: str, isolation: str, env: Mapping[str, str] | None) -> str | None:
+    """Why `command` cannot be run inside the sandbox (None: it can). Asked only after an
+    exit status of 126/127, which a program may also choose itself."""
+    test = '[ -x "$1" ] && [ -f "$1" ]' if os.path.isabs(command) else 'command -v -- "$1" >/dev/null'
+    probe = run_sandboxed(
+        ["/bin/sh", "-c", test, "sh", command],
+        limits=SandboxLimits(timeout=15),
+        env={"PATH": (env or {}).get("PATH", DEFAULT_PATH)},
+        isolation=isolation,
+    )
+    if probe.infrastructure or probe.returncode != 0:
+        return (
+            f"{command} is not found or not executable inside the {isolation} sandbox: "
+            "install it, or run from an interpreter the sandbox can see"
+        )
+    return None
+
+
+def _work_inputs(work: Path) -> list[tuple[str, int | None]]:
+    """The run's files as (relative path, open read fd; None for a dir), dirs first."""
+    inputs: list[tuple[str, int | None]] = []
+    for dirpath, dirnames, filenames in os.walk(work):
+        dirnames.sort()
+        for name in dirnames:
+            inputs.append((os.path.relpath(os.path.join(dirpath, name), work), None))
+        for name in sorted(filenames):
+            path = os.path.join(dirpath, name)
+            inputs.append((os.path.relpath(path, work), os.open(path, os.O_RDONLY | os.O_CLOEXEC)))
+    return inputs
 
 
 def _run(
@@ -92,30 +140,43 @@ def _run(
         nproc = limits.max_processes
     else:
         nproc = _count_tasks(os.getuid()) + limits.max_processes
-    inner = _prlimit(cmd, limits, nproc)
+    token = f"codecrew-sandbox-started-{secrets.token_hex(8)}"
+    inner = started_marker(token, _prlimit(cmd, limits, nproc))
     drop: dict[str, Any] = {}  # root drops privileges inside bwrap/unshare, or here via subprocess
+    inputs: list[tuple[str, int | None]] = []
     if isolation == BWRAP:
-        argv = _bwrap_argv(work, inner, limits, uid)
+        inputs = _work_inputs(work)
+        argv = _bwrap_argv(work, inner, limits, uid, inputs, command=cmd[0])
     elif isolation == UNSHARE:
         if uid is None:
             raise RuntimeError("the unshare-net sandbox needs root")
-        argv = _unshare_argv(work, inner, limits, uid)
+        argv = _unshare_argv(work, inner, limits, uid, command=cmd[0])
     else:
         argv = inner
         if uid is not None:
             drop = {"user": uid, "group": uid, "extra_groups": []}
     start = time.monotonic()
-    proc = subprocess.Popen(
-        argv,
-        cwd=work,
-        env=_environment(cmd, root, isolation, limits, env),
-        stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        start_new_session=True,
-        close_fds=True,
-        **drop,
-    )
+    try:
+        proc = subprocess.Popen(
+            argv,
+            cwd=work,
+            env=_environment(cmd, root, isolation, limits, env),
+            stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
+            close_fds=True,
+            pass_fds=[fd for _, fd in inputs if fd is not None],
+            **drop,
+        )
+    except OSError as exc:
+        why = f"the {isolation} sandbox could not start: {exc}"
+        return SandboxResult(None, "", "", False, 0.0, isolation, None, infrastructure=why)
+    finally:
+        for _, fd in inputs:
+            if fd is not None:
+                with contextlib.suppress(OSError):
+                    os.close(fd)
     killer = _Killer(proc.pid, uid)
     stdin_bytes = stdin.encode() if stdin is not None else None
     pumped = _pump(
@@ -125,13 +186,20 @@ def _run(
         start + limits.timeout,
         killer,
         always_kill_uid=isolation == SOCKET_GUARD,
+        stderr_marker=len(token) + 1,
     )
     duration = time.monotonic() - start
     returncode = os.waitstatus_to_exitcode(pumped.status) if pumped.status >= 0 else None
     if isolation == BWRAP and returncode is not None and 128 < returncode < 160:
         returncode = -(returncode - 128)
     stdout = pumped.stdout.decode("utf-8", errors="replace")
-    stderr = pumped.stderr.decode("utf-8", errors="replace")
+    marker = f"{token}\n".encode()
+    started = pumped.stderr.startswith(marker)
+    stderr = pumped.stderr.removeprefix(marker).decode("utf-8", errors="replace")
+    infrastructure = None
+    if not started and not pumped.timed_out:
+        tail = " | ".join(line for line in stderr.strip().splitlines()[-3:])
+        infrastructure = f"the {isolation} sandbox could not start: {tail or f'exit {returncode}'}"
     return SandboxResult(
         returncode=None if pumped.timed_out else returncode,
         stdout=stdout,
@@ -141,4 +209,5 @@ def _run(
         isolation=isolation,
         killed_reason=_killed_reason(returncode, pumped, stderr, limits),
         truncated=pumped.overflow,
+        infrastructure=infrastructure,
     )
