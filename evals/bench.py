@@ -45,10 +45,27 @@ EXTENSIONS = {
 }
 
 
+INFRASTRUCTURE = "infrastructure: "  # how the detail of a check the harness could not run starts
+
+
 @dataclass
 class CheckResult:
     passed: bool
     detail: str
+    infrastructure: bool = False  # the harness failed (sandbox, interpreter): not judged
+
+
+def harness_failure(result: Any) -> CheckResult | None:
+    """A CheckResult saying the harness, not the code, failed (None: the code ran)."""
+    problem = getattr(result, "infrastructure", None)
+    if not problem:
+        return None
+    return CheckResult(False, f"{INFRASTRUCTURE}{problem}", infrastructure=True)
+
+
+def unavailable(problem: str) -> CheckResult:
+    """A checker that is not installed here: the harness's problem, not the model's."""
+    return CheckResult(False, f"{INFRASTRUCTURE}checker unavailable: {problem}", infrastructure=True)
 
 
 def node_dir() -> Path:
@@ -192,6 +209,8 @@ def run_python_tests(
     modules = [module_file, *sorted(n for n in sandbox_files if n != module_file)]
     program = _PY_PRELUDE.format(modules=modules) + tests + _PY_RUNNER
     result = _sandbox(python_cmd(), sandbox_files, timeout, stdin=program)
+    if harness := harness_failure(result):
+        return harness
     marks = [line[3:] for line in result.stdout.splitlines() if line.startswith("@@ ")]
     if result.timed_out or not marks:
         return CheckResult(False, _failure(result, "the hidden tests"))
@@ -254,6 +273,8 @@ def run_sql_check(
         "fixture.sql": (FIXTURES / fixture).read_text(encoding="utf-8"),
     }
     result = _sandbox(python_cmd(), sandbox_files, timeout, stdin=_SQL_RUNNER)
+    if harness := harness_failure(result):
+        return harness
     if result.returncode != 0 or result.timed_out:
         return CheckResult(False, _failure(result, "the query"))
     try:
@@ -301,7 +322,7 @@ def _esbuild(args: list[str], cwd: Path, timeout: float) -> subprocess.Completed
 def transpile(code: str, name: str, *, timeout: float = 20.0) -> CheckResult:
     """esbuild: JS/TS/TSX (CommonJS or ES modules) -> CommonJS for Node; parse errors fail."""
     if esbuild_binary() is None:
-        return CheckResult(False, f"checker unavailable: {node_problem()}")
+        return unavailable(node_problem() or "esbuild missing")
     loader = _LOADERS.get(Path(name).suffix.lower(), "js")
     with tempfile.TemporaryDirectory(prefix="codecrew-esbuild-") as tmp:
         source = Path(tmp) / f"input.{loader}"
@@ -350,6 +371,8 @@ def run_node_tests(
         return built
     js_name = Path(module_file).with_suffix(".js").name
     checked = _sandbox(["node", "--check", "-"], {}, timeout, stdin=built.detail)
+    if harness := harness_failure(checked):
+        return harness
     if checked.returncode != 0 or checked.timed_out:
         return CheckResult(False, _failure(checked, "node --check"))
     bundled = bundle(built.detail, js_name, tests)
@@ -357,6 +380,8 @@ def run_node_tests(
         return bundled
     env = {"JWT_SECRET": "codecrew-test-secret"}
     result = _sandbox(["node", "-"], {}, timeout, env, stdin=bundled.detail)
+    if harness := harness_failure(result):
+        return harness
     marks = [line[3:] for line in result.stdout.splitlines() if line.startswith("@@ ")]
     if not marks:
         return CheckResult(False, _failure(result, "the hidden tests"))

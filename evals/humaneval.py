@@ -132,9 +132,11 @@ def program(text: str, files: dict[str, str], meta: Any) -> str:
 
 
 def run_check(text: str, files: dict[str, str], meta: Any, *, timeout: float = 20.0) -> CheckResult:
-    from evals.bench import _failure, _sandbox, python_cmd
+    from evals.bench import _failure, _sandbox, harness_failure, python_cmd
 
     result = _sandbox(python_cmd(), {}, timeout, stdin=program(text, files, meta))
+    if harness := harness_failure(result):
+        return harness
     if result.returncode == 0 and not result.timed_out:
         return CheckResult(True, f"{meta.task_id}: check() passed")
     return CheckResult(False, f"{meta.task_id}: {_failure(result, 'check()')}")

@@ -53,6 +53,7 @@ from evals.tasks import MODES, Mode, TaskFactory
 from evals.terminal import cases_table as cases_table
 from evals.terminal import print_results
 from evals.terminal import summary_table as summary_table
+from tools.sandbox import sandbox_status
 
 
 class SuiteOption(StrEnum):
@@ -69,9 +70,22 @@ class ModeOption(StrEnum):
 
 
 def below(per_model: list[Summary], min_pass_rate: float | None) -> list[Summary]:
+    """Models below the bar, among those with cases the harness could judge."""
     if min_pass_rate is None:
         return []
-    return [s for s in per_model if s.pass_rate < min_pass_rate]
+    return [s for s in per_model if s.judged and s.pass_rate < min_pass_rate]
+
+
+def not_judged_note(run: RunReport) -> str | None:
+    """One line on the cases the harness could not judge and what to fix, or None."""
+    cases = run.not_judged()
+    if not cases:
+        return None
+    first = cases[0].reason.split("infrastructure: ", 1)[-1]
+    return (
+        f"{len(cases)} case run(s) not judged: the harness failed, not the model "
+        f"(not counted in pass rates): {first[:300]}"
+    )
 
 
 # --- the command ----------------------------------------------------------------------
@@ -208,6 +222,11 @@ def run_eval(
     run.notes += [*(notes or []), *unplanned(jobs, suites, modes)]
     for note in notes or []:
         console.print(f"[dim]{note}[/]")
+    sandbox = sandbox_status()
+    run.sandbox = sandbox.as_dict()
+    if sandbox.warning:  # never fall back to a weaker sandbox silently
+        run.notes.append(sandbox.warning)
+        console.print(f"[bold red]{sandbox.warning}[/]", highlight=False)
     total = sum(len(j.dataset.cases) for j in jobs)
     console.print(
         f"[bold]codecrew eval[/] {run_id}: {len(models)} model(s) × {', '.join(suites)} "
@@ -227,6 +246,8 @@ def run_eval(
         close_browser()
         stop_local_servers()
     run.finished = datetime.now(UTC).isoformat(timespec="seconds")
+    if unjudged := not_judged_note(run):
+        run.notes.append(unjudged)
     json_path, html_path = run.write(run_dir)
     if history:
         try:
@@ -240,8 +261,12 @@ def run_eval(
         console.print(
             f"[red]{s.model}: pass rate {s.pass_rate:.0%} is below --min-pass-rate {min_pass_rate:.0%}[/]"
         )
+    if unjudged:
+        console.print(f"[bold red]{unjudged}[/]", highlight=False)
     if interrupted:
         return interrupted
+    if run.cases and not any(r.judged for r in run.cases):
+        return 2  # nothing could be judged: a setup problem, whatever the models did
     return 1 if failing else 0
 
 

@@ -248,12 +248,12 @@ _PASS_RATES_SQL = """
 WITH runs AS (
     SELECT suite, run_id,
            ROW_NUMBER() OVER (PARTITION BY suite ORDER BY MAX(started) DESC, MAX(id) DESC) AS rn
-    FROM evals WHERE {where}
+    FROM evals WHERE {where} AND COALESCE(error_class, '') != 'infrastructure'
     GROUP BY suite, run_id
 )
 SELECT e.suite, AVG(e.passed) AS pass_rate
 FROM evals AS e JOIN runs AS r ON r.suite = e.suite AND r.run_id = e.run_id AND r.rn = 1
-WHERE {where_e}
+WHERE {where_e} AND COALESCE(e.error_class, '') != 'infrastructure'  -- not judged
 GROUP BY e.suite
 ORDER BY e.suite
 """
