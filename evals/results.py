@@ -96,7 +96,7 @@ class CaseResult:
         error_class = out.error_class if not passed else None
         # Every failing check failed because the harness could not run it: not judged.
         harness_only = bool(failing) and all(
-            checks[n]["reason"].startswith(INFRASTRUCTURE_REASON) for n in failing
+            str(checks[n]["reason"]).startswith(INFRASTRUCTURE_REASON) for n in failing
         )
         judged = passed or bool(out.error_class) or not harness_only
         if not judged:
