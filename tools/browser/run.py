@@ -19,7 +19,14 @@ from playwright.async_api import BrowserContext, Page
 from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import TimeoutError as PlaywrightTimeoutError
 
-from tools.browser.page_scripts import _INIT_SCRIPT, _SAMPLE_LIMITS, _SAMPLE_SCRIPT, _SUPPRESSED_SCRIPT
+from tools.browser.page_scripts import (
+    _INIT_SCRIPT,
+    _SAMPLE_LIMITS,
+    _SAMPLE_SCRIPT,
+    _SUPPRESSED_SCRIPT,
+    _WEBRTC_SCRIPT,
+    BLOCKED_MARK,
+)
 from tools.browser.probes import IDLE_MS, check_advances, check_keys
 from tools.browser.records import _first_line, _Sample, _tally, _truncate
 
@@ -69,6 +76,7 @@ class _PageRun:
         start = time.time()
         await context.clock.install(time=start)
         await context.clock.pause_at(start + 0.001)
+        await context.add_init_script(_WEBRTC_SCRIPT)  # first: before any script of the page
         await context.add_init_script(_INIT_SCRIPT)  # after the clock: it wraps the fake timers
         self.page = page = await context.new_page()
         page.on("popup", self._on_popup)
@@ -210,6 +218,11 @@ class _PageRun:
         _tally(self.errors, _truncate(f"{name}: {message}" if name else message))
 
     def _on_console(self, message: Any) -> None:
+        if message.type == "debug" and message.text.startswith(BLOCKED_MARK):
+            attempt = _truncate(message.text.removeprefix(BLOCKED_MARK))
+            if len(self.blocked) < MAX_BLOCKED and attempt not in self.blocked:
+                self.blocked.append(attempt)
+            return
         if message.type != "error":
             return
         where = (message.location or {}).get("url", "")
