@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field
 from pydantic_ai.messages import ModelMessage, ModelResponse, ToolCallPart
 
 Role = Literal["coordinator", "generator", "extractor"]
-Status = Literal["running", "ok", "lazy", "error"]
+Status = Literal["running", "ok", "lazy", "error", "interrupted"]
 
 
 class AgentUsage(BaseModel):
@@ -97,6 +97,7 @@ class Manifest(BaseModel):
     checks: list[CheckRecord] = Field(default_factory=list)
     lazy: LazyRecord = Field(default_factory=LazyRecord)
     layout: str | None = None  # how blocks became files
+    saved_to: str | None = None  # where answer and manifest went when out_dir could not be written
 
     @property
     def total_requests(self) -> int:

@@ -27,6 +27,7 @@ class ErrorClass(StrEnum):
     invalid_output = "invalid_output"
     lazy_output = "lazy_output"
     no_code = "no_code"
+    unsafe_path = "unsafe_path"  # the model proposed a file name outside the output folder
     usage_limit = "usage_limit"
     config = "config"
     # the harness, not the model: the sandbox or browser cannot start, the interpreter is missing

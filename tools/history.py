@@ -25,7 +25,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: a call's outcome may be "interrupted" (a run stopped by a signal)
 BUSY_TIMEOUT_S = 30.0
 # Calls that did real work; probes are tiny requests that would skew latency and cost.
 WORK_SOURCES: tuple[str, ...] = ("run", "eval", "ab")
@@ -42,7 +42,7 @@ CREATE TABLE IF NOT EXISTS calls (
     input_tokens INTEGER NOT NULL,
     output_tokens INTEGER NOT NULL,
     cost REAL,
-    outcome TEXT NOT NULL CHECK (outcome IN ('ok', 'error', 'lazy')),
+    outcome TEXT NOT NULL CHECK (outcome IN ('ok', 'error', 'lazy', 'interrupted')),
     error_class TEXT,
     run_id TEXT,
     source TEXT NOT NULL
@@ -136,7 +136,7 @@ class CallRecord:
     input_tokens: int
     output_tokens: int
     cost: float | None
-    outcome: str  # "ok" | "error" | "lazy"
+    outcome: str  # "ok" | "error" | "lazy" | "interrupted"
     error_class: str | None
     run_id: str | None = None
     source: str = "run"  # "run" | "eval" | "probe" | "ab"
@@ -274,8 +274,19 @@ class History:
                     f" {SCHEMA_VERSION}: upgrade codecrew or point CODECREW_HISTORY elsewhere"
                 )
             if version < SCHEMA_VERSION:
-                db.executescript(_SCHEMA)
+                db.execute("BEGIN IMMEDIATE")
+                version = db.execute("PRAGMA user_version").fetchone()[0]  # another process?
+                if version == 1:  # SQLite cannot alter a CHECK: rebuild calls with the new one
+                    db.execute("ALTER TABLE calls RENAME TO calls_v1")
+                    db.execute("DROP INDEX IF EXISTS calls_model_started")
+                for statement in _SCHEMA.split(";"):
+                    if statement.strip():
+                        db.execute(statement)
+                if version == 1:
+                    db.execute("INSERT INTO calls SELECT * FROM calls_v1")
+                    db.execute("DROP TABLE calls_v1")
                 db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+                db.execute("COMMIT")
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
