@@ -266,7 +266,7 @@ class DurableSettings:
         env = load_env() if env is None else env
         url = env.get("CODECREW_DATABASE_URL", "").strip()
         if not url:
-            url = f"sqlite:///{(cache_dir() / DATABASE_FILE).resolve()}"
+            url = f"sqlite:///{(cache_dir(env) / DATABASE_FILE).resolve()}"
         elif not url.startswith(("postgresql://", "postgres://", "postgresql+psycopg://", "sqlite:///")):
             raise ConfigError(
                 "CODECREW_DATABASE_URL must be postgresql://user@host/db or sqlite:///path,"

@@ -223,6 +223,26 @@ def is_lost(
     return now_ms - last > timeout_s * 1000
 
 
+def warm_up() -> None:
+    """Load what answering a case needs before taking any (imports, and what pydantic-evals
+    and logfire load on their first case), so that a process's first case asks its model
+    as soon after it starts as the others: provider limits count case starts."""
+    import importlib
+
+    from pydantic_evals import Case
+
+    for name in ("agents.generator", "agents.pipeline", "evals.evaluators", "pydantic_ai.models.openai"):
+        with contextlib.suppress(ImportError):
+            importlib.import_module(name)
+
+    async def echo(inputs: str) -> str:
+        return inputs
+
+    dataset = Dataset[str, str, None](name="warm-up", cases=[Case(name="warm-up", inputs="x")])
+    with contextlib.suppress(Exception):
+        asyncio.run(dataset.evaluate(echo, progress=False))
+
+
 # --- a process's session --------------------------------------------------------------------
 
 
@@ -243,6 +263,7 @@ class Session:
     # -- life cycle
 
     def launch(self) -> None:
+        warm_up()
         url = self.settings.database_url
         if url.startswith("sqlite:///"):
             Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)

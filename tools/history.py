@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -89,11 +89,13 @@ CREATE TABLE IF NOT EXISTS cooldowns (
 """
 
 
-def cache_dir() -> Path:
-    """codecrew's cache directory (`CODECREW_CACHE_DIR`, `$XDG_CACHE_HOME/codecrew`, ...)."""
-    if explicit := os.environ.get("CODECREW_CACHE_DIR"):
+def cache_dir(env: Mapping[str, str] | None = None) -> Path:
+    """codecrew's cache directory (`CODECREW_CACHE_DIR`, `$XDG_CACHE_HOME/codecrew`, ...),
+    from `env` (default: the environment)."""
+    env = os.environ if env is None else env
+    if explicit := env.get("CODECREW_CACHE_DIR"):
         return Path(explicit).expanduser()
-    xdg = os.environ.get("XDG_CACHE_HOME")
+    xdg = env.get("XDG_CACHE_HOME")
     base = Path(xdg).expanduser() if xdg else Path.home() / ".cache"
     return base / "codecrew"
 
