@@ -31,6 +31,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import logging
 import os
 import socket
 import threading
@@ -66,6 +67,10 @@ TERMINAL = ("SUCCESS", "ERROR", "CANCELLED", "MAX_RECOVERY_ATTEMPTS_EXCEEDED")
 
 class RunNotFound(LookupError):
     """--resume of a run id the database does not hold."""
+
+
+class DatabaseUnavailable(RuntimeError):
+    """DBOS could not open the state database; the message is one line saying which."""
 
 
 @dataclass
@@ -275,7 +280,12 @@ class Session:
             "log_level": "ERROR",
         }
         DBOS(config=config)
-        DBOS.launch()
+        dbos_log = logging.getLogger("dbos")
+        level, dbos_log.level = dbos_log.level, logging.CRITICAL  # a failed launch: our one line
+        try:
+            DBOS.launch()
+        finally:
+            dbos_log.setLevel(level)
         for target in (self._beat, self._supervise):
             thread = threading.Thread(target=target, name=f"codecrew-{target.__name__}", daemon=True)
             thread.start()
@@ -435,7 +445,7 @@ class Session:
             found = await DBOS.list_workflows_async(
                 workflow_id_prefix=spec.run_id + "|", name=CASE_WORKFLOW, load_input=False, load_output=False
             )
-            done = {
+            done: dict[str, str] = {
                 s.workflow_id: s.status for s in found if s.status in TERMINAL and s.workflow_id in expected
             }
             if on_progress:
@@ -467,6 +477,14 @@ class Session:
         return rows
 
 
+def safe_url(url: str) -> str:
+    """A database URL without its password, for messages."""
+    if "@" in url and "://" in url:
+        scheme, rest = url.split("://", 1)
+        return f"{scheme}://{rest.split('@', 1)[1]}"
+    return url
+
+
 _current: Session | None = None
 
 
@@ -485,7 +503,15 @@ def session(
     if _current is not None:
         raise RuntimeError("a durable session is already open in this process")
     opened = Session(settings or DurableSettings.load(), role, report_dir)
-    opened.launch()
+    try:
+        opened.launch()
+    except Exception as exc:
+        with contextlib.suppress(Exception):
+            DBOS.destroy(workflow_completion_timeout_sec=0)
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise DatabaseUnavailable(
+            f"cannot open the eval state database {safe_url(opened.settings.database_url)}: {first}"
+        ) from exc
     _current = opened
     try:
         yield opened

@@ -169,7 +169,9 @@ async def run_jobs(
         )
 
     await asyncio.gather(*(one(job, sample) for job in jobs for sample in range(samples)))
-    order = {(r.model, r.suite, r.mode, r.case, r.sample): i for i, r in enumerate(case_runs(jobs, samples))}
+    order: dict[tuple[Any, ...], int] = {
+        (r.model, r.suite, r.mode, r.case, r.sample): i for i, r in enumerate(case_runs(jobs, samples))
+    }
     rows.sort(key=lambda r: order.get(r.key, 0))
     return rows
 

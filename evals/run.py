@@ -31,6 +31,7 @@ every name it had before that split.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import secrets
 import time
 from datetime import UTC, datetime
@@ -234,13 +235,19 @@ def run_eval(
     from evals import durable
 
     t0 = time.perf_counter()
-    with durable.session("run", durable_settings) as session:
+    with contextlib.ExitStack() as stack:
+        try:
+            session = stack.enter_context(durable.session("run", durable_settings))
+        except durable.DatabaseUnavailable as exc:
+            console.print(f"[red]config:[/] {exc} (check CODECREW_DATABASE_URL)")
+            return 2
         if resume:
             try:
                 spec = session.load_spec(resume)
             except durable.RunNotFound:
+                where = durable.safe_url(durable_settings.database_url)
                 console.print(
-                    f"[red]config:[/] no eval run {resume} in {_where(durable_settings.database_url)}: "
+                    f"[red]config:[/] no eval run {resume} in {where}: "
                     "check the id (the report folder's name) and CODECREW_DATABASE_URL"
                 )
                 return 2
@@ -360,14 +367,6 @@ def _wait_with_progress(session: Any, spec: Any, jobs: list[Job], console: Conso
 
     with sigterm_interrupts(), progress:
         asyncio.run(session.wait(spec, show))
-
-
-def _where(url: str) -> str:
-    """A database URL without its password, for messages."""
-    if "@" in url and "://" in url:
-        scheme, rest = url.split("://", 1)
-        return f"{scheme}://{rest.split('@', 1)[1]}"
-    return url
 
 
 if __name__ == "__main__":

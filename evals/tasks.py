@@ -364,10 +364,11 @@ def sample_seed(seed: Any, sample: int) -> int:
 
 
 def _reseeded(role_settings: dict[str, ModelSettings], sample: int) -> dict[str, ModelSettings]:
-    return {
-        role: ModelSettings(**{**settings, "seed": sample_seed(settings.get("seed"), sample)})
-        for role, settings in role_settings.items()
-    }
+    reseeded = {}
+    for role, settings in role_settings.items():
+        reseeded[role] = ModelSettings(**settings)
+        reseeded[role]["seed"] = sample_seed(settings.get("seed"), sample)
+    return reseeded
 
 
 def _default_generate() -> Generate:

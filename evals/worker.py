@@ -53,8 +53,8 @@ def main(
                         pass
             except KeyboardInterrupt:
                 session.requeue_own()
-    except Exception as exc:  # the database is unreachable, or the like: one line
-        console.print(f"[red]worker:[/] {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")
+    except durable.DatabaseUnavailable as exc:
+        console.print(f"[red]config:[/] {exc} (check CODECREW_DATABASE_URL)")
         raise typer.Exit(2) from None
     console.print("worker stopped")
 

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from pydantic_ai.messages import ModelMessage, ModelResponse
+from pydantic_ai.messages import ModelMessage
 from pydantic_ai.models.function import AgentInfo, FunctionModel
 
 from agents.catalog import CatalogError, ProviderLimit, limit_provider, parse_limits, provider_limits
@@ -89,7 +89,7 @@ def finish(proc: subprocess.Popen[str], timeout: float = 120) -> tuple[int, str]
     except subprocess.TimeoutExpired:
         proc.kill()
         out, _ = proc.communicate()
-        raise AssertionError(f"{proc.args} did not finish in {timeout:g}s:\n{out[-3000:]}") from None
+        raise AssertionError(f"{proc.args!r} did not finish in {timeout:g}s:\n{out[-3000:]}") from None
     return proc.returncode, out
 
 
@@ -236,12 +236,13 @@ def _now() -> Any:
 def test_samples_ask_each_case_with_its_own_seed(tmp_path: Path, private_history: Path) -> None:
     from tests.test_evals_run import solver
 
-    seen: list[int | None] = []
-    answer = solver()
+    seen: list[int] = []
+    answer = solver().function
+    assert answer is not None
 
-    def record(messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
-        seen.append((info.model_settings or {}).get("seed"))
-        return answer.function(messages, info)
+    def record(messages: list[ModelMessage], info: AgentInfo) -> Any:
+        seen.append((info.model_settings or {}).get("seed", -1))
+        return answer(messages, info)
 
     from agents.config import Settings
 
@@ -274,12 +275,14 @@ def test_a_run_stopped_by_ctrl_c_resumes_with_the_cases_left(tmp_path: Path, pri
     from tests.test_evals_run import solver
 
     calls: list[str] = []
+    answer = solver().function
+    assert answer is not None
 
-    def interrupt_on_third(messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
+    def interrupt_on_third(messages: list[ModelMessage], info: AgentInfo) -> Any:
         calls.append("x")
         if len(calls) == 3:
             os.kill(os.getpid(), signal.SIGINT)
-        return solver().function(messages, info)
+        return answer(messages, info)
 
     factory = TaskFactory(tmp_path, concurrency=1, builder=lambda spec: FunctionModel(interrupt_on_third))
     args: dict[str, Any] = {"limit": 6, "concurrency": 1, "report_dir": tmp_path / "r"}
@@ -288,7 +291,7 @@ def test_a_run_stopped_by_ctrl_c_resumes_with_the_cases_left(tmp_path: Path, pri
     assert 2 <= len(first["cases"]) < 6
     asked_before = len(calls)
 
-    factory = TaskFactory(tmp_path, concurrency=1, builder=lambda spec: FunctionModel(solver().function))
+    factory = TaskFactory(tmp_path, concurrency=1, builder=lambda spec: FunctionModel(answer))
     assert run.run_eval([], [], [], resume=first["run_id"], factory=factory, report_dir=tmp_path / "r") == 0
     whole = report_of(tmp_path / "r")  # the same folder: one report for the whole run
     assert whole["run_id"] == first["run_id"]
