@@ -316,6 +316,10 @@ class Session:
         with self.lock:
             if spec.run_id not in self.factories:
                 base = self.report_dir or Path(spec.report_dir)
+                try:  # the starter's folder may not exist on this machine
+                    (base / spec.run_id).mkdir(parents=True, exist_ok=True)
+                except OSError:
+                    base = Path("reports").resolve()
                 self.factories[spec.run_id] = TaskFactory(
                     base / spec.run_id, concurrency=spec.concurrency, case_timeout=spec.case_timeout
                 )

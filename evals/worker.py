@@ -6,10 +6,11 @@ Start as many as you like, on this machine or others sharing the database; the p
 started a run (`python -m evals.run`) or a later `python -m evals.run --resume RUN_ID` writes
 the report. Each worker answers with the models, keys and checkers of its own machine
 (its .env), honours every provider's limits across all workers, and writes a case's files
-under its --report-dir (default: the folder the run was started with). Ctrl-C or SIGTERM
-puts the cases it was running back on their queues for the others; a worker that dies
-(SIGKILL, a lost machine) is noticed by the other processes, which put its cases back
-(same host: at once; elsewhere: after CODECREW_WORKER_TIMEOUT seconds without a heartbeat).
+under its --report-dir (default: the folder the run was started with, or ./reports when
+that folder cannot be made here). Ctrl-C or SIGTERM puts the cases it was running back on
+their queues for the others; a worker that dies (SIGKILL, a lost machine) is noticed by the
+other processes, which put its cases back (same host: at once; elsewhere: after
+CODECREW_WORKER_TIMEOUT seconds without a heartbeat).
 Exit 2 for a configuration problem.
 """
 
@@ -33,7 +34,9 @@ def main(
     ] = None,
 ) -> None:
     from agents.config import ConfigError, DurableSettings
+    from evals.evaluators import close_browser
     from evals.interrupts import sigterm_interrupts
+    from evals.jobs import stop_local_servers
 
     console = Console(stderr=True)
     try:
@@ -53,6 +56,9 @@ def main(
                         pass
             except KeyboardInterrupt:
                 session.requeue_own()
+            finally:
+                close_browser()
+                stop_local_servers()
     except durable.DatabaseUnavailable as exc:
         console.print(f"[red]config:[/] {exc} (check CODECREW_DATABASE_URL)")
         raise typer.Exit(2) from None
