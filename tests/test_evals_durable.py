@@ -438,3 +438,50 @@ def test_a_provider_rate_limit_holds_across_workers(tmp_path: Path, postgres_url
     arrived = sorted(a.at for a in server.arrivals)
     assert len(arrived) == 9
     assert all(arrived[i + 3] - arrived[i] >= 3 - jitter for i in range(len(arrived) - 3)), (arrived, jitter)
+
+
+def test_a_stopped_worker_hands_its_case_back_at_once(tmp_path: Path) -> None:
+    """SIGTERM: the worker puts the case it was running back on the queue before it exits
+    (SQLite, several processes on one machine)."""
+    with ScriptedModelServer(latency=1.5) as server:
+        env = evals_env(tmp_path, server, f"sqlite:///{tmp_path / 'evals.sqlite'}")
+        helper = worker(env, tmp_path)
+        try:
+            assert helper.stdout is not None and "taking cases" in helper.stdout.readline()
+            args = [
+                "--suite",
+                "humaneval",
+                "--mode",
+                "generator",
+                "--limit",
+                "3",
+                "--models",
+                "openai-chat:m1",
+            ]
+            starter = evals_run(
+                env, tmp_path, *args, "--concurrency", "1", "--report-dir", str(tmp_path / "r")
+            )
+            mine = f":{helper.pid}"
+
+            def helper_case() -> str | None:
+                runs = list((tmp_path / "r").glob("*"))
+                busy = runs and [
+                    s.workflow_id
+                    for s in case_statuses(env["CODECREW_DATABASE_URL"], runs[0].name)
+                    if s.status == "PENDING" and (s.executor_id or "").endswith(mine)
+                ]
+                return busy[0] if busy and server.in_flight else None
+
+            handed_back = wait_until(helper_case, 60, "the worker to be mid-case")
+            helper.send_signal(signal.SIGTERM)
+            assert helper.wait(timeout=30) == 0
+            code, out = finish(starter)
+            assert code == 0, out
+        finally:
+            stop(helper)
+    report = report_of(tmp_path / "r")
+    assert len(keys(report)) == 3 == len(set(keys(report))) and all(c["passed"] for c in report["cases"])
+    statuses = {s.workflow_id: s for s in case_statuses(env["CODECREW_DATABASE_URL"], report["run_id"])}
+    assert statuses[handed_back].status == "SUCCESS"
+    assert statuses[handed_back].executor_id.startswith("run:")  # the starter finished it
+    assert "requeued" not in (statuses[handed_back].attributes or {})  # handed back, not found dead
