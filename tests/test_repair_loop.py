@@ -289,3 +289,46 @@ def test_the_repair_prompt_and_budget() -> None:
     assert prompt.startswith("build it") and "ZeroDivisionError" in prompt and "divide by zero" in prompt
     assert "### main.py\n```python\nx = 1" in prompt
     assert 256 < repair_budget(files, 6144) < 1300 and repair_budget(files, 300) == 300
+
+
+async def test_the_first_verified_sample_cancels_the_others(tmp_path: Path) -> None:
+    import asyncio
+
+    async def slow_unless_fixed(messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
+        if (info.model_settings or {}).get("seed") != 8:
+            await asyncio.sleep(30)
+        return ModelResponse(parts=[TextPart(FIXED)])
+
+    with (
+        coordinator_agent.override(model=coordinator(repairs_asked=0)),
+        generator_agent.override(model=FunctionModel(slow_unless_fixed)),
+    ):
+        manifest = await asyncio.wait_for(run_pipeline(REQUEST, settings(samples=3), tmp_path / "out"), 20)
+
+    record = manifest.verification
+    assert manifest.status == "ok", manifest.error
+    assert [v.cancelled for v in record.versions] == [True, False, True]
+    assert record.kept == 1
+
+
+async def test_a_judge_that_breaks_is_infrastructure_and_exit_5(tmp_path: Path) -> None:
+    from agents.manifest import Manifest
+    from agents.run import EXIT_UNVERIFIABLE, exit_code, verdict_line
+    from agents.verification import RepairLoop
+
+    async def broken_judge(*args: object, **kwargs: object) -> Verdict:
+        raise OSError("bwrap: cannot create namespace")
+
+    manifest = Manifest(request=REQUEST, out_dir=str(tmp_path / "out"))
+    loop = RepairLoop(REQUEST, settings(), {}, manifest, tmp_path / "out", verify=broken_judge)
+    version = await loop.accept(loop.new_version("generate"), FIXED, [ExtractedFile("main.py", "python", "x=1", 0)])
+    loop.finish()
+    loop.close()
+    manifest.status = "ok"
+
+    assert version.verdict is not None and version.verdict.status == "infrastructure"
+    assert loop.refuse_repair() is not None  # nothing the model could fix
+    assert exit_code(manifest) == EXIT_UNVERIFIABLE
+    line = verdict_line(manifest)
+    assert line is not None and line.startswith("could not verify: the judge could not run: bwrap")
+    assert (tmp_path / "out" / "main.py").read_text() == "x=1"
