@@ -92,7 +92,7 @@ async def write_files(ctx: RunContext[PipelineState]) -> str:
     loop = state.versions
     if loop.versions and loop.kept is not None:
         assert loop.verdict is not None
-        return f"Already written and checked: {loop.verdict.summary()}. {next_step(loop)}"
+        return loop.refuse(f"Already written and checked: {loop.verdict.summary()}. {next_step(loop)}")
     if state.files is None:
         raise ModelRetry("There are no extracted files yet: call extract_files first.")
     assert state.generation is not None

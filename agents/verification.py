@@ -348,10 +348,13 @@ class RepairLoop:
             reason = f"No repairs left (the limit is {self.settings.repairs}). Call finish."
         else:
             return None
-        if verdict is not None:
-            self.refusals += 1
-            if self.refusals > 1:
-                raise LoopFinished(reason)
+        return self.refuse(reason) if verdict is not None else reason
+
+    def refuse(self, reason: str) -> str:
+        """Say no once; a second pointless call after the files are judged ends the run."""
+        self.refusals += 1
+        if self.refusals > 1:
+            raise LoopFinished(reason)
         return reason
 
     async def repair(self, notes: str, usage: RunUsage | None) -> Version:

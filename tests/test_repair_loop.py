@@ -321,7 +321,9 @@ async def test_a_judge_that_breaks_is_infrastructure_and_exit_5(tmp_path: Path) 
 
     manifest = Manifest(request=REQUEST, out_dir=str(tmp_path / "out"))
     loop = RepairLoop(REQUEST, settings(), {}, manifest, tmp_path / "out", verify=broken_judge)
-    version = await loop.accept(loop.new_version("generate"), FIXED, [ExtractedFile("main.py", "python", "x=1", 0)])
+    version = await loop.accept(
+        loop.new_version("generate"), FIXED, [ExtractedFile("main.py", "python", "x=1", 0)]
+    )
     loop.finish()
     loop.close()
     manifest.status = "ok"
@@ -332,3 +334,18 @@ async def test_a_judge_that_breaks_is_infrastructure_and_exit_5(tmp_path: Path) 
     line = verdict_line(manifest)
     assert line is not None and line.startswith("could not verify: the judge could not run: bwrap")
     assert (tmp_path / "out" / "main.py").read_text() == "x=1"
+
+
+async def test_the_evals_pipeline_mode_runs_the_same_loop(tmp_path: Path) -> None:
+    from evals.run import with_loop
+    from evals.tasks import CaseInputs, TaskFactory
+
+    loop_settings = with_loop(settings(), repairs=1, samples=None)
+    assert (loop_settings.repairs, loop_settings.samples) == (1, 1)
+    task = TaskFactory(tmp_path, settings=loop_settings).pipeline_task("test", suite="python")
+    with scripted(Generator(BROKEN, FIXED), coordinator(repairs_asked=3)):
+        out = await task(CaseInputs(prompt=REQUEST))
+
+    assert out.error is None
+    assert (out.verdict, out.versions, out.repairs_used) == ("verified", 2, 1)
+    assert out.files == {"main.py": "print(2 + 3)\n"}
