@@ -108,6 +108,7 @@ async def run_pipeline(
         )
         # The coordinator's time is what the sub-agents did not spend.
         others = sum(a.duration for role, a in manifest.agents.items() if role != "coordinator")
+        others += sum(v.verify_duration for v in manifest.verification.versions)  # the judge's time
         coordinator.duration = max(manifest.duration - others, 0.0)
         conclude(state.versions)
         if state.generation is not None and manifest.status not in ("ok", "not_working"):

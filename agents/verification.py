@@ -234,7 +234,11 @@ class RepairLoop:
             version.verdict = await self.judge(version)
         version.record.verdict = verdict_record(version.verdict)
         version.record.verify_duration = time.perf_counter() - started
-        if self.kept is None or version.score > self.kept.score:
+        # ties go to the earlier version (samples finish in any order: the lower index)
+        if self.kept is None or (version.score, -version.record.index) > (
+            self.kept.score,
+            -self.kept.record.index,
+        ):
             self.keep(version)
         return version
 
@@ -447,7 +451,10 @@ class RepairLoop:
         record.kept = kept.record.index
         record.verdict = verdict_record(kept.verdict)
         judged = [v for v in self.versions if v.verdict is not None]
-        if len(judged) == 1:
+        samples = [v for v in self.versions if v.record.kind == "sample"]
+        if kept.record.kind == "sample" and any(v.record.cancelled for v in samples):
+            record.kept_reason = "the first candidate verified; the others were cancelled"
+        elif len(judged) == 1:
             record.kept_reason = "the only version that was judged"
         elif kept is judged[-1]:
             record.kept_reason = f"the best score ({kept.score:.2f}), reached by the last version judged"
