@@ -394,6 +394,7 @@ class RepairLoop:
                     model_settings=model_settings,
                     usage=usage,
                     usage_limits=self.usage_limits,
+                    on_tokens=lambda n: self.reporter.tokens(role, n),
                     record=part,
                 )
                 text = generation.text
