@@ -153,7 +153,7 @@ class Manifest(BaseModel):
     agents: dict[Role, AgentUsage] = Field(default_factory=dict)
     totals: RunTotals = Field(default_factory=RunTotals)
     files: list[FileRecord] = Field(default_factory=list)
-    checks: list[CheckRecord] = Field(default_factory=list)  # static checks (nothing run)
+    static_checks: list[CheckRecord] = Field(default_factory=list)  # syntax and references: nothing run
     verification: VerificationRecord = Field(default_factory=VerificationRecord)
     lazy: LazyRecord = Field(default_factory=LazyRecord)
     layout: str | None = None  # how blocks became files

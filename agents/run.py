@@ -79,7 +79,7 @@ def print_summary(manifest: Manifest) -> None:
     console.print(summary_table(manifest))
     for file in manifest.files:
         console.print(f"  [bold]{file.name}[/] {file.bytes:,} bytes")
-    static = [c for c in manifest.checks if not c.passed]
+    static = [c for c in manifest.static_checks if not c.passed]
     if static:  # static checks only hint: nothing was run for them; the verdict below was
         console.print(
             "  static checks: " + "; ".join(f"{c.name}: {c.detail}" for c in static), highlight=False

@@ -284,7 +284,9 @@ class RepairLoop:
             for w in written
         ]
         static = check_files(version.files)
-        self.manifest.checks = [CheckRecord(name=c.name, passed=c.passed, detail=c.detail) for c in static]
+        self.manifest.static_checks = [
+            CheckRecord(name=c.name, passed=c.passed, detail=c.detail) for c in static
+        ]
         self.kept = version
 
     # --- samples ------------------------------------------------------------------------
