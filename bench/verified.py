@@ -7,7 +7,8 @@
 For each request, configuration and seed, one whole `run_pipeline` (every role on the
 model, the generator's seed set to the seed), judged by the run's own verifier
 (tools.verify). Configurations: `single` (no repairs, one sample), `repairs` (--repairs 2),
-`samples` (--samples 3, no repairs). Prints per request and configuration the verified
+`samples` (--samples 3, no repairs); `edit` (--repairs 2 --repair-format edit) on request,
+to pick the repair format by measurement. Prints per request and configuration the verified
 count, wall time, and output tokens per verified result, and writes one JSON line per run
 to reports/verified-<time>.jsonl (reports/ is gitignored), appended as each run ends so an
 interrupted bench keeps what it measured.
@@ -50,7 +51,9 @@ CONFIGS: dict[str, dict[str, Any]] = {
     "single": {"repairs": 0, "samples": 1},
     "repairs": {"repairs": 2, "samples": 1},
     "samples": {"repairs": 0, "samples": 3},
+    "edit": {"repairs": 2, "samples": 1, "repair_format": "edit"},  # not in the default set
 }
+DEFAULT_CONFIGS = ("single", "repairs", "samples")
 
 
 @dataclass
@@ -169,7 +172,10 @@ def main(
     model: str = typer.Option("local:qwen2.5-coder-1.5b", help="Model string for every role."),
     seeds: int = typer.Option(10, min=1, help="Seeds per request and configuration."),
     requests: str = typer.Option(",".join(REQUESTS), help=f"Which requests: {', '.join(REQUESTS)}."),
-    configs: str = typer.Option(",".join(CONFIGS), help=f"Which configurations: {', '.join(CONFIGS)}."),
+    configs: str = typer.Option(
+        ",".join(DEFAULT_CONFIGS),
+        help=f"Which configurations: {', '.join(CONFIGS)} (edit: --repair-format edit).",
+    ),
     limit: int | None = typer.Option(None, min=1, help="At most this many runs in all (a smoke test)."),
     out: Path | None = typer.Option(None, help="JSON lines file (default reports/verified-<time>.jsonl)."),
     slot_test: bool = typer.Option(False, "--slots", help="Measure 1 vs 2 concurrent requests instead."),

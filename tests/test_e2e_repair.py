@@ -33,7 +33,7 @@ def test_a_python_request_goes_through_verify_and_repair(tmp_path: Path) -> None
         env=env,
         capture_output=True,
         text=True,
-        timeout=600,
+        timeout=900,
     )
     print(proc.stderr[-3000:])
     manifest = json.loads((out / "manifest.json").read_text())
