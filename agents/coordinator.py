@@ -202,7 +202,7 @@ async def extract_files(ctx: RunContext[PipelineState]) -> str:
     if state.generation is None:
         raise ModelRetry("There is no code yet: call generate_code first.")
     if state.files is None:
-        state.stage = "extractor"
+        state.begin("extractor", "splitting the answer into files")
         state.files = await state.versions.extract(state.generation.text, ctx.usage)
     listing = ", ".join(f"{f.name} ({len(f.content):,} chars)" for f in state.files)
     state.finish("extractor", listing)
