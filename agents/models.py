@@ -151,32 +151,25 @@ def compare(
     import json
     from dataclasses import asdict
 
-    from agents.compare import Thresholds, comparison_table, empty_stats, quality, recommend
-    from tools.history import WORK_SOURCES
+    from agents.compare import Thresholds, compare_models, comparison_table
 
-    history = _existing_history()
-    stats, rates = [], []
-    for model in (model_a, model_b):
-        found = history.model_stats(model=model, task_type=task_type, sources=WORK_SOURCES) if history else []
-        stats.append(found[0] if found else empty_stats(model))
-        rates.append(history.eval_pass_rates(model) if history else {})
-    common = rates[0].keys() & rates[1].keys()
-    rec = recommend(
-        stats[0],
-        stats[1],
-        quality_a=quality(rates[0], common),
-        quality_b=quality(rates[1], common),
-        thresholds=Thresholds(min_calls=min_calls),
+    found = compare_models(
+        _existing_history(), model_a, model_b, task_type=task_type, thresholds=Thresholds(min_calls=min_calls)
     )
+    rec = found.recommendation
     if as_json:
         report = {
             "task_type": task_type,
-            "models": [{**asdict(s), "pass_rates": r} for s, r in zip(stats, rates, strict=True)],
+            "models": [
+                {**asdict(s), "pass_rates": rates, "pass_counts": {k: asdict(v) for k, v in counts.items()}}
+                for s, rates, counts in zip(found.stats, found.pass_rates, found.pass_counts, strict=True)
+            ],
+            "thresholds": asdict(found.thresholds),
             "recommendation": asdict(rec),
         }
         typer.echo(json.dumps(report, indent=2, default=str))
         return
-    _console().print(comparison_table(stats[0], stats[1], rates[0], rates[1]))
+    _console().print(comparison_table(*found.stats, *found.pass_counts))
     typer.echo(f"recommendation: {rec.choice}")
     for reason in rec.reasons:
         typer.echo(f"  {reason}")
