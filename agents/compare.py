@@ -7,6 +7,7 @@ renders the figures side by side.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -277,7 +278,7 @@ def compare_models(
 
 
 def comparison_table(
-    a: ModelStats, b: ModelStats, rates_a: dict[str, float | Rate], rates_b: dict[str, float | Rate]
+    a: ModelStats, b: ModelStats, rates_a: Mapping[str, float | Rate], rates_b: Mapping[str, float | Rate]
 ) -> Any:
     """Seed 001's comparison report (cost, speed, reliability, quality) as a rich Table;
     pass rates given as Rate show their 95 % interval and count."""

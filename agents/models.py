@@ -7,6 +7,7 @@ uv run python -m agents.models compare MODEL_A MODEL_B --task-type code_generati
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, NoReturn
 
 import typer
@@ -173,6 +174,55 @@ def compare(
     typer.echo(f"recommendation: {rec.choice}")
     for reason in rec.reasons:
         typer.echo(f"  {reason}")
+
+
+@app.command("history")
+def history(
+    model: str | None = typer.Option(None, "--model", help="Only calls of this model."),
+    role: str | None = typer.Option(None, "--role", help="Only this role (generator, coordinator, ...)."),
+    source: str | None = typer.Option(
+        None, "--source", help="Only this source: run, eval, probe, ab."
+    ),
+    since: str | None = typer.Option(None, "--since", help="Only calls since: 7d, 12h, 30m or a date."),
+    limit: int = typer.Option(50, "--limit", min=0, help="At most this many rows (0: all)."),
+    run: str | None = typer.Option(None, "--run", help="Open this run: its report or manifest."),
+    reports_dir: Path = typer.Option(Path("reports"), "--reports-dir", help="Where eval reports are."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+) -> None:
+    """The recorded model calls, newest first (like `llm logs`); --run RUN_ID opens one run."""
+    from agents.config import Settings
+    from tools.history_browser import calls_json, calls_table, run_overview
+    from tools.history_queries import QueryError, calls, parse_since
+
+    if source is not None and source not in HISTORY_SOURCES:
+        _bad_input(f"unknown --source {source!r}: use one of {', '.join(HISTORY_SOURCES)}")
+    try:
+        since_at = parse_since(since)
+    except QueryError as exc:
+        _bad_input(str(exc))
+    found = _existing_history()
+    if run is not None:
+        out_dir = Settings.load().out_dir or Path("output")
+        text = run_overview(found, run, reports_dir=reports_dir, out_dir=out_dir)
+        if text is None:
+            _bad_input(f"no run {run!r} in the history, under {reports_dir}/ or under {out_dir}/")
+        typer.echo(text)
+        return
+    rows = calls(found, model=model, role=role, source=source, since=since_at, limit=limit) if found else []
+    if as_json:
+        typer.echo(calls_json(rows))
+    elif not rows:
+        typer.echo("no calls recorded" + (" that match" if found else " yet"))
+    else:
+        _console().print(calls_table(rows))
+
+
+HISTORY_SOURCES = ("run", "eval", "probe", "ab")
+
+
+def _bad_input(message: str) -> NoReturn:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(2)
 
 
 if __name__ == "__main__":
