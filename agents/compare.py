@@ -217,9 +217,9 @@ def _decide(wins: dict[str, str | None], noise: list[str], reasons: list[str]) -
         )
         return NOISE
     for dimension in ("cost", "speed"):
-        if cheaper_or_faster := wins[dimension]:
-            reasons.append(f"decision: equivalent quality and reliability, {dimension} -> {cheaper_or_faster}")
-            return cheaper_or_faster
+        if better := wins[dimension]:
+            reasons.append(f"decision: equivalent quality and reliability, {dimension} -> {better}")
+            return better
     reasons.append("decision: no difference crosses a threshold -> either")
     return "either"
 
