@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import io
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
+Points = Sequence[tuple[datetime | str, float | None]] | Sequence[tuple[datetime, float | None]]
 PALETTE = ["#2563eb", "#ea580c", "#16a34a", "#9333ea", "#dc2626", "#0891b2", "#4d7c0f", "#be185d"]
 _WIDTH_IN = 6.4
 _STYLE: Any = {  # matplotlib rcParams
@@ -67,7 +68,7 @@ def _bar_height(n: int) -> float:
     return 0.9 + 0.32 * max(n, 1)
 
 
-def bar_chart(title: str, items: list[tuple[str, float | None]], unit: str = "") -> str:
+def bar_chart(title: str, items: Sequence[tuple[str, float | None]], unit: str = "") -> str:
     """Horizontal bars, one colour; a None value is written "n/a" where its bar would be."""
     from matplotlib import rc_context
 
@@ -143,7 +144,7 @@ def scatter(title: str, points: list[tuple[str, float, float]], x_label: str) ->
 
 def line_chart(
     title: str,
-    series: dict[str, Sequence[tuple[datetime | str, float | None]]],
+    series: Mapping[str, Points],
     y_label: str,
     *,
     percent: bool = False,
