@@ -114,10 +114,10 @@ def metrics(
         )
         for m in rows
     ]
-    # models with eval results but no calls in the window still belong on the board
+    # models with eval results but no eval calls in the window still belong on the board
     seen = {m.model for m in out}
     for name, rates in by_model.items():
-        if name not in seen:
+        if name not in seen and "eval" in sources:
             out.append(
                 ModelMetrics(
                     model=name, calls=0, successes=0, success_rate=0.0,
