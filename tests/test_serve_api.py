@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
@@ -326,3 +330,22 @@ def test_post_checks_origin_and_host(history: History, reports: Path) -> None:
     assert same.status_code == 422  # through the checks, refused for the model string only
     rebound = client.get("/api/performance/metrics", headers={"Host": "evil.example"})
     assert rebound.status_code == 403 and "not this dashboard's address" in rebound.json()["detail"]
+
+
+def test_serve_command_binds_loopback_and_prints_the_url(private_history: Path, tmp_path: Path) -> None:
+    server = subprocess.Popen(
+        [sys.executable, "-m", "evals.serve", "--port", "0", "--reports-dir", str(tmp_path / "reports")],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "CODECREW_SERVE_TOKEN": ""},
+    )
+    try:
+        assert server.stdout is not None
+        line = server.stdout.readline()
+        assert line.startswith("codecrew dashboard: http://127.0.0.1:"), line
+        url = line.split()[2]
+        assert httpx.get(url + "api/runs", timeout=10).json() == []
+    finally:
+        server.terminate()
+        server.wait(10)
