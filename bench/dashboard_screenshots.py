@@ -38,7 +38,7 @@ def scripted(spec: str) -> object:
     problems = humaneval.load_problems()
 
     def respond(messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
-        prompt = str(messages[0].parts[-1].content)
+        prompt = str(getattr(messages[0].parts[-1], "content", ""))
         problem = next(p for p in problems if p["prompt"].strip() in prompt)
         number = int(problem["task_id"].split("/")[1])
         right = spec == DEMO_MODELS[0] or (spec == DEMO_MODELS[1] and number % 2 == 0)

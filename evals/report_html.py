@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from evals.charts import bar_chart, grouped_bars, scatter
 from evals.formatting import esc, fmt_cost, fmt_seconds
-from tools.stats import mean_pass_at_k, wilson
+from tools.stats import sampled_rate, wilson
 
 if TYPE_CHECKING:  # evals.report imports this module to write its HTML
     from evals.report import RunReport, Summary
@@ -107,13 +107,8 @@ def pass_at_k_text(summary: Summary, cases: list[CaseResult]) -> str:
     for r in cases:
         if r.model == summary.model and summary.suite in ("all", r.suite) and summary.mode in ("all", r.mode):
             samples.setdefault((r.suite, r.mode, r.case), []).append(r.passed)
-    counts = [(len(v), sum(v)) for v in samples.values()]
-    k = min((n for n, _ in counts), default=0)
-    shown = []
-    for at in sorted({1, k}):
-        if at >= 1 and (value := mean_pass_at_k(counts, at)) is not None:
-            shown.append(f"pass@{at} {value:.0%}")
-    return ", ".join(shown) or "-"
+    at_k = sampled_rate(samples.values()).pass_at_k
+    return ", ".join(f"pass@{k} {v:.0%}" for k, v in at_k.items()) or "-"
 
 
 def _summary_table(summaries: list[Summary], cases: list[CaseResult]) -> str:

@@ -18,7 +18,7 @@ def solver(correct: bool) -> FunctionModel:
     """Answers a HumanEval task with its canonical solution, or with `return None`."""
 
     def respond(messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
-        prompt = str(messages[0].parts[-1].content)
+        prompt = str(getattr(messages[0].parts[-1], "content", ""))
         problem = next(p for p in PROBLEMS.values() if p["prompt"].strip() in prompt)
         body = problem["canonical_solution"] if correct else "    return None\n"
         return ModelResponse(parts=[TextPart(f"```python\n{problem['prompt']}{body}```")])

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tools.stats import Interval, Rate, mean_pass_at_k, overlap, pass_at_k, percentile, wilson
+from tools.stats import Interval, Rate, mean_pass_at_k, overlap, pass_at_k, percentile, sampled_rate, wilson
 
 
 def test_pass_at_k_known_values() -> None:
@@ -84,3 +84,14 @@ def test_percentile() -> None:
     assert percentile(list(range(1, 11)), 90) == pytest.approx(9.1)  # numpy's linear method
     with pytest.raises(ValueError):
         percentile([1.0], 101)
+
+
+def test_sampled_rate_pools_samples_and_gives_pass_at_k() -> None:
+    once = sampled_rate([[True], [False], [True], [True]])
+    assert (once.passed, once.total, once.cases, once.samples) == (3, 4, 4, 1)
+    assert once.pass_at_k == {1: 0.75} and once.rate == 0.75 and once.interval == wilson(3, 4)
+    thrice = sampled_rate([[True, True, True], [True, False, False]])
+    assert thrice.pass_at_k == {1: pytest.approx(2 / 3), 3: 1.0}
+    uneven = sampled_rate([[True, False], [False]])  # the fewest samples decide k
+    assert uneven.samples == 1 and set(uneven.pass_at_k) == {1}
+    assert sampled_rate([]).pass_at_k == {} and sampled_rate([]).rate == 0.0

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from tools.history import History
-from tools.stats import Interval, mean_pass_at_k, percentile, wilson
+from tools.stats import Interval, SampledRate, percentile, sampled_rate, wilson
 
 GROUP_COLUMNS = ("model", "role", "task_type")
 _SINCE = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$")
@@ -337,46 +337,13 @@ def eval_rows(
     ]
 
 
-@dataclass
-class PassRate:
-    """A pass rate over case results, with its Wilson interval and pass@k.
-
-    `samples` is the fewest samples any case has; pass@k is given for k = 1 and, when
-    every case was sampled several times, for k = samples (HumanEval's unbiased estimator
-    averaged over cases). pass@1 equals the plain rate when each case ran once.
-    """
-
-    passed: int
-    total: int
-    rate: float
-    interval: Interval
-    cases: int
-    samples: int
-    pass_at_k: dict[int, float]
-
-
-def pass_rate(rows: Sequence[EvalRow]) -> PassRate:
+def pass_rate(rows: Sequence[EvalRow]) -> SampledRate:
     """The pass rate of case rows; the samples of a case are the rows of the same
     (run, model, suite, mode, case)."""
     per_case: dict[tuple[str, str, str, str, str], list[bool]] = {}
     for r in rows:
         per_case.setdefault((r.run_id, r.model, r.suite, r.mode, r.case), []).append(r.passed)
-    counts = [(len(v), sum(v)) for v in per_case.values()]
-    passed, total = sum(c for _, c in counts), sum(n for n, _ in counts)
-    samples = min((n for n, _ in counts), default=0)
-    at_k: dict[int, float] = {}
-    for k in sorted({1, samples}):
-        if k >= 1 and (value := mean_pass_at_k(counts, k)) is not None:
-            at_k[k] = value
-    return PassRate(
-        passed=passed,
-        total=total,
-        rate=passed / total if total else 0.0,
-        interval=wilson(passed, total),
-        cases=len(counts),
-        samples=samples,
-        pass_at_k=at_k,
-    )
+    return sampled_rate(per_case.values())
 
 
 @dataclass
@@ -388,7 +355,7 @@ class SuiteResult:
     mode: str
     run_id: str
     started: datetime
-    result: PassRate
+    result: SampledRate
     median_latency: float | None
 
 
@@ -441,7 +408,7 @@ class RunSummary:
     suites: list[str]
     results: int
     passed: int
-    pass_rate: PassRate
+    pass_rate: SampledRate
     median_latency: float | None
     cost: float | None
 

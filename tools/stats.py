@@ -47,6 +47,44 @@ class Rate:
         return wilson(self.successes, self.total)
 
 
+@dataclass(frozen=True)
+class SampledRate:
+    """A pass rate over cases that each ran one or more times (samples).
+
+    `samples` is the fewest samples any case has; `pass_at_k` holds k = 1 and, when every
+    case ran k > 1 times, k = samples (HumanEval's estimator averaged over the cases).
+    pass@1 equals the plain rate when each case ran once.
+    """
+
+    passed: int
+    total: int
+    cases: int
+    samples: int
+    pass_at_k: dict[int, float]
+
+    @property
+    def rate(self) -> float:
+        return self.passed / self.total if self.total else 0.0
+
+    @property
+    def interval(self) -> Interval:
+        return wilson(self.passed, self.total)
+
+
+def sampled_rate(per_case: Iterable[Sequence[bool]]) -> SampledRate:
+    """The pass rate, its interval and pass@k of cases given as their samples' outcomes."""
+    counts = [(len(outcomes), sum(outcomes)) for outcomes in per_case if outcomes]
+    samples = min((n for n, _ in counts), default=0)
+    at_k = {k: v for k in sorted({1, samples}) if k >= 1 and (v := mean_pass_at_k(counts, k)) is not None}
+    return SampledRate(
+        passed=sum(c for _, c in counts),
+        total=sum(n for n, _ in counts),
+        cases=len(counts),
+        samples=samples,
+        pass_at_k=at_k,
+    )
+
+
 def pass_at_k(n: int, c: int, k: int) -> float:
     """Probability that at least one of k samples passes, estimated from n samples with c passing.
 

@@ -36,7 +36,6 @@ from evals.serve.schemas import (
 )
 from tools.history import WORK_SOURCES, History
 from tools.history_queries import (
-    PassRate,
     SuiteResult,
     call_metrics,
     eval_rows,
@@ -44,7 +43,7 @@ from tools.history_queries import (
     models_seen,
     suite_results,
 )
-from tools.stats import Interval, mean_pass_at_k, wilson
+from tools.stats import Interval, sampled_rate, wilson
 
 ANSWER_LIMIT = 200_000  # characters of answer.md shown on a case page
 RUN_ID_CHARS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.")
@@ -59,7 +58,7 @@ def _at_k(values: dict[int, float]) -> dict[str, float]:
 
 
 def _suite_out(result: SuiteResult) -> SuitePassRate:
-    rate: PassRate = result.result
+    rate = result.result
     return SuitePassRate(
         suite=result.suite,
         mode=result.mode,
@@ -294,20 +293,17 @@ def groups(cases: list[RunCase]) -> list[GroupOut]:
         grouped.setdefault((c.model, c.suite, c.mode), {}).setdefault(c.case, []).append(c.passed)
     out = []
     for (model, suite, mode), per_case in grouped.items():
-        counts = [(len(v), sum(v)) for v in per_case.values()]
-        passed, total = sum(c for _, c in counts), sum(n for n, _ in counts)
-        k = min(n for n, _ in counts)
-        at_k = {at: v for at in sorted({1, k}) if (v := mean_pass_at_k(counts, at)) is not None}
+        rate = sampled_rate(per_case.values())
         out.append(
             GroupOut(
                 model=model,
                 suite=suite,
                 mode=mode,
-                passed=passed,
-                total=total,
-                rate=passed / total if total else 0.0,
-                interval=IntervalOut.of(wilson(passed, total)) or IntervalOut(low=0, high=1),
-                pass_at_k=_at_k(at_k),
+                passed=rate.passed,
+                total=rate.total,
+                rate=rate.rate,
+                interval=IntervalOut(low=rate.interval.low, high=rate.interval.high),
+                pass_at_k=_at_k(rate.pass_at_k),
             )
         )
     return out
