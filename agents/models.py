@@ -62,9 +62,9 @@ def _fail(message: str) -> NoReturn:
 
 def _existing_history() -> Any:
     """The user's history if there is one (reading never creates it)."""
-    from tools.history import History, history_path
+    from tools.history_queries import existing_history
 
-    return History() if history_path().exists() else None
+    return existing_history()
 
 
 @app.command("list")
@@ -180,9 +180,7 @@ def compare(
 def history(
     model: str | None = typer.Option(None, "--model", help="Only calls of this model."),
     role: str | None = typer.Option(None, "--role", help="Only this role (generator, coordinator, ...)."),
-    source: str | None = typer.Option(
-        None, "--source", help="Only this source: run, eval, probe, ab."
-    ),
+    source: str | None = typer.Option(None, "--source", help="Only this source: run, eval, probe, ab."),
     since: str | None = typer.Option(None, "--since", help="Only calls since: 7d, 12h, 30m or a date."),
     limit: int = typer.Option(50, "--limit", min=0, help="At most this many rows (0: all)."),
     run: str | None = typer.Option(None, "--run", help="Open this run: its report or manifest."),

@@ -390,8 +390,8 @@ def run_list(benchmarks: Benchmarks, history: History | None, limit: int = 50) -
 # -- a case and its files --------------------------------------------------------------------
 
 
-def report_file(reports_dir: Path, run_id: str, rel: str) -> Path | None:
-    """`<reports>/<run id>/<rel>` if it is a regular file inside that run's folder, else None.
+def _inside_run(reports_dir: Path, run_id: str, rel: str) -> Path | None:
+    """`<reports>/<run id>/<rel>` resolved, if it stays inside that run's folder.
 
     The run id must be a plain name, and the resolved path (symlinks followed) must stay
     inside the resolved run folder: `..`, absolute paths and links out are refused.
@@ -403,9 +403,19 @@ def report_file(reports_dir: Path, run_id: str, rel: str) -> Path | None:
         target = (base / rel).resolve()
     except (OSError, RuntimeError, ValueError):
         return None
-    if not target.is_relative_to(base) or not target.is_file():
-        return None
-    return target
+    return target if target.is_relative_to(base) else None
+
+
+def report_file(reports_dir: Path, run_id: str, rel: str) -> Path | None:
+    """A regular file inside run `run_id`'s report folder, else None."""
+    target = _inside_run(reports_dir, run_id, rel)
+    return target if target is not None and target.is_file() else None
+
+
+def report_folder(reports_dir: Path, run_id: str, rel: str) -> Path | None:
+    """A folder inside run `run_id`'s report folder, else None."""
+    target = _inside_run(reports_dir, run_id, rel)
+    return target if target is not None and target.is_dir() else None
 
 
 def case_detail(
@@ -436,7 +446,7 @@ def case_detail(
     answer, files = None, []
     if found.work_dir and (answer_path := report_file(reports_dir, run_id, f"{found.work_dir}/answer.md")):
         answer = answer_path.read_text(encoding="utf-8", errors="replace")[:ANSWER_LIMIT]
-    if found.work_dir and (folder := report_file_dir(reports_dir, run_id, f"{found.work_dir}/files")):
+    if found.work_dir and (folder := report_folder(reports_dir, run_id, f"{found.work_dir}/files")):
         base = (reports_dir / run_id).resolve()
         for path in sorted(p for p in folder.rglob("*") if p.is_file())[:50]:
             rel = str(path.resolve().relative_to(base)) if path.resolve().is_relative_to(base) else None
@@ -460,15 +470,3 @@ def case_detail(
         files=files,
         screenshot_url=shot,
     )
-
-
-def report_file_dir(reports_dir: Path, run_id: str, rel: str) -> Path | None:
-    """Like `report_file`, for a folder inside the run's report folder."""
-    if not valid_run_id(run_id):
-        return None
-    base = (reports_dir / run_id).resolve()
-    try:
-        target = (base / rel).resolve()
-    except (OSError, RuntimeError, ValueError):
-        return None
-    return target if target.is_relative_to(base) and target.is_dir() else None
