@@ -24,7 +24,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from tools.history import History
+from tools.history import CallRecord, EvalRecord, History
 from tools.stats import Interval, SampledRate, percentile, sampled_rate, wilson
 
 GROUP_COLUMNS = ("model", "role", "task_type")
@@ -106,23 +106,10 @@ class _Where:
 
 
 @dataclass
-class CallRow:
-    """One recorded model call."""
+class CallRow(CallRecord):
+    """One recorded model call, with its row id."""
 
-    id: int
-    started: datetime
-    model: str
-    role: str
-    task_type: str | None
-    source: str
-    outcome: str
-    error_class: str | None
-    duration: float
-    requests: int
-    input_tokens: int
-    output_tokens: int
-    cost: float | None
-    run_id: str | None
+    id: int = 0
 
 
 def calls(
@@ -283,27 +270,6 @@ def call_metrics(
 # -- evals ---------------------------------------------------------------------------------
 
 
-@dataclass
-class EvalRow:
-    """One eval case result (one sample of a case when cases are sampled several times)."""
-
-    id: int
-    run_id: str
-    suite: str
-    model: str
-    mode: str
-    case: str
-    passed: bool
-    reason: str
-    duration: float
-    input_tokens: int
-    output_tokens: int
-    cost: float | None
-    lazy: bool
-    error_class: str | None
-    started: datetime
-
-
 def eval_rows(
     history: History,
     *,
@@ -311,13 +277,12 @@ def eval_rows(
     model: str | None = None,
     suite: str | None = None,
     since: datetime | None = None,
-) -> list[EvalRow]:
+) -> list[EvalRecord]:
     """Eval case rows in the order they were recorded."""
     where = _Where().equal("run_id", run_id).equal("model", model).equal("suite", suite)
     where.since("started", since)
     return [
-        EvalRow(
-            id=row["id"],
+        EvalRecord(
             run_id=row["run_id"],
             suite=row["suite"],
             model=row["model"],
@@ -337,7 +302,7 @@ def eval_rows(
     ]
 
 
-def pass_rate(rows: Sequence[EvalRow]) -> SampledRate:
+def pass_rate(rows: Sequence[EvalRecord]) -> SampledRate:
     """The pass rate of case rows; the samples of a case are the rows of the same
     (run, model, suite, mode, case)."""
     per_case: dict[tuple[str, str, str, str, str], list[bool]] = {}
