@@ -170,11 +170,19 @@ def transpile(code: str, name: str, *, timeout: float = 20.0) -> EsbuildResult:
 
 
 def bundle(
-    files: Mapping[str, str | bytes], entry: str, *, packages: bool = True, timeout: float = 30.0
+    files: Mapping[str, str | bytes],
+    entry: str,
+    *,
+    packages: bool = True,
+    sourcemap: bool = False,
+    timeout: float = 30.0,
 ) -> EsbuildResult:
     """One CommonJS file holding `entry` and everything it requires among `files` (and the
-    installed packages when `packages`)."""
+    installed packages when `packages`); with `sourcemap`, an inline source map, so
+    `node --enable-source-maps` names the source files and lines in stack traces."""
     args = [entry, "--bundle", "--platform=node", "--format=cjs", "--target=node18", "--keep-names"]
+    if sourcemap:
+        args.append("--sourcemap=inline")
     return run_esbuild(files, args, packages=packages, timeout=timeout)
 
 
