@@ -14,6 +14,7 @@ import pytest
 from tools import esbuild
 from tools.browser import BrowserSession, browser_available
 from tools.verify import Check, Verdict, verify_files
+from tools.verify import python as python_judge
 
 GAME = """<!doctype html><html><body><canvas id="c" width="200" height="200"></canvas><script>
 const ctx = document.getElementById("c").getContext("2d");
@@ -169,6 +170,16 @@ async def test_app_whose_button_does_nothing_fails_responds_to_input(tmp_path, b
     assert verdict.summary().startswith("not working: responds_to_input failed")
 
 
+@needs_chromium
+async def test_page_without_controls_passes_only_when_a_static_page_was_asked_for(tmp_path, browser):
+    page = "<!doctype html><html><body><h1>Ada Lovelace</h1><p>Mathematician.</p></body></html>"
+    static = await verify(tmp_path, {"index.html": page}, request="a portfolio landing page", browser=browser)
+    assert static.status == "verified", static.evidence()
+    asked = await verify(tmp_path, {"index.html": page}, request="a calculator", browser=browser)
+    assert asked.status == "failed"
+    assert "no button" in check(asked, "responds_to_input").detail
+
+
 async def test_browser_missing_is_infrastructure(tmp_path, monkeypatch):
     monkeypatch.setenv("CODECREW_CHROMIUM", str(tmp_path / "no-chromium"))
     verdict = await verify(tmp_path, {"index.html": GAME}, request="build tetris")
@@ -254,10 +265,17 @@ async def test_passing_pytest_file_is_verified(tmp_path):
     assert "1 passed" in check(verdict, "pytest").detail
 
 
-async def test_python_needing_a_missing_package_is_not_verified(tmp_path):
+async def test_python_needing_a_package_not_installed_here_is_not_verified(tmp_path, monkeypatch):
+    monkeypatch.setitem(python_judge.KNOWN_PACKAGES, "surely_not_installed_pkg", "surely-not-installed")
     verdict = await verify(tmp_path, {"main.py": "import surely_not_installed_pkg\n"})
     assert verdict.status == "not_verified"
-    assert "surely_not_installed_pkg" in verdict.reason
+    assert "pip install surely-not-installed" in verdict.reason
+
+
+async def test_python_importing_a_module_it_did_not_write_fails(tmp_path):
+    verdict = await verify(tmp_path, {"main.py": "from helpers import thing\nprint(thing)\n"})
+    assert verdict.status == "failed"
+    assert "No module named 'helpers'" in check(verdict, "runs").detail
 
 
 # --- JavaScript / TypeScript ----------------------------------------------------------------
@@ -273,6 +291,14 @@ async def test_javascript_that_runs_is_verified(tmp_path):
     assert verdict.judge == "javascript"
     assert verdict.status == "verified", verdict.evidence()
     assert [c.name for c in verdict.checks] == ["parses", "runs"]
+
+
+@needs_node
+async def test_node_server_that_stays_up_is_verified(tmp_path):
+    server = "const http = require('http');\nhttp.createServer((q, r) => r.end('hi')).listen(0);\n"
+    verdict = await verify(tmp_path, {"server.js": server})
+    assert verdict.judge == "javascript-server"
+    assert verdict.status == "verified", verdict.evidence()
 
 
 @needs_node

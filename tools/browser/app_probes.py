@@ -31,6 +31,7 @@ MAX_CONTROLS = 12
 ACTION_MS = 100  # fake time after an action, for updates made in a timer
 REAL_WAIT = 0.05  # seconds of real time after an action, for message-channel schedulers
 TYPED_TEXT = "codecrew check 42"
+NO_CONTROLS = "no button, text input or clickable element to try"
 TYPED_NUMBER = "42"
 
 # The DOM part of an app's drawn state; see the module docstring.
@@ -133,7 +134,7 @@ class _AppRun(_PageRun):
         try:
             controls = await self.op(self.page.evaluate(_CONTROLS_SCRIPT, MAX_CONTROLS), "finding controls")
             if not controls:
-                self.inputs = (False, "no button, text input or clickable element to try")
+                self.inputs = (False, NO_CONTROLS)
                 return
             control = await self.current()
             await self.step(ACTION_MS)

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from pathlib import PurePosixPath
 
 from tools import esbuild
+from tools.extract import find_references
 from tools.verify.records import Check, Verdict, infrastructure, make_verdict, not_verified
 from tools.verify.sandboxed import HarnessFailure, outcome, run_in_sandbox, tail, text_of
 
@@ -22,12 +23,19 @@ SERVER_SECONDS = 3.0
 SCRIPT_SECONDS = 20.0
 JS_SUFFIXES = (".js", ".mjs", ".cjs", ".jsx")
 TS_SUFFIXES = (".ts", ".tsx", ".mts", ".cts")
+NODE_BUILTINS = frozenset({
+    "assert", "async_hooks", "buffer", "child_process", "cluster", "console", "constants", "crypto",
+    "dgram", "dns", "events", "fs", "http", "http2", "https", "inspector", "module", "net", "os",
+    "path", "perf_hooks", "process", "punycode", "querystring", "readline", "repl", "stream",
+    "string_decoder", "test", "timers", "tls", "tty", "url", "util", "v8", "vm", "worker_threads", "zlib",
+})  # fmt: skip
 _ENTRY_STEMS = ("index", "main", "app", "server", "cli")
 _BUNDLE = ".codecrew-bundle.js"
 _BROWSER = re.compile(r"\b(?:document\.|window\.|localStorage\b|requestAnimationFrame\s*\()")
 _SERVER = re.compile(
     r"\.listen\s*\(|\bcreateServer\s*\(|require\(\s*['\"]express['\"]\s*\)|from\s+['\"]express['\"]"
 )
+_ERROR = re.compile(r"\b\w*Error\b|\bUncaught\b")
 _UNRESOLVED = re.compile(r'Could not resolve "([^"]+)"')
 
 
@@ -38,6 +46,19 @@ def entry_module(names: list[str], suffixes: tuple[str, ...]) -> str | None:
             if PurePosixPath(name).stem == stem:
                 return name
     return sorted(candidates, key=lambda n: (n.count("/"), n))[0] if candidates else None
+
+
+def needs_packages(files: Mapping[str, str | bytes]) -> bool:
+    """Whether any written script imports a package (a bare name that is not a Node built-in):
+    only then are the installed packages copied into esbuild's sandbox."""
+    for name in files:
+        if not name.lower().endswith((*JS_SUFFIXES, *TS_SUFFIXES)):
+            continue
+        for ref in find_references(text_of(files, name), "typescript"):
+            top = ref.removeprefix("node:").split("/")[0]
+            if not ref.startswith((".", "/", "node:")) and top not in NODE_BUILTINS:
+                return True
+    return False
 
 
 async def judge_node(files: Mapping[str, str | bytes], typescript: bool, timeout: float) -> Verdict:
@@ -53,7 +74,8 @@ async def judge_node(files: Mapping[str, str | bytes], typescript: bool, timeout
         return infrastructure(judge, problem)
     source = text_of(files, entry)
     browser = bool(_BROWSER.search(source))
-    built = esbuild.bundle(files, entry, packages=not browser, sourcemap=True, timeout=min(timeout, 30.0))
+    packages = not browser and needs_packages(files)
+    built = esbuild.bundle(files, entry, packages=packages, sourcemap=True, timeout=min(timeout, 30.0))
     if built.infrastructure:
         return infrastructure(judge, built.error)
     if not built.ok:
@@ -82,7 +104,7 @@ async def judge_node(files: Mapping[str, str | bytes], typescript: bool, timeout
         return infrastructure(judge, result.reason, checks)
     output = tail(result.stderr) or tail(result.stdout)
     if server:
-        if result.timed_out and not result.stderr.strip():
+        if result.timed_out and not _ERROR.search(result.stderr):
             checks.append(Check("starts", True, f"`node {entry}`: still running after {SERVER_SECONDS:g} s"))
         else:
             detail = f"`node {entry}`: {outcome(result)}; a server must keep running without errors"

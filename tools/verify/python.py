@@ -36,6 +36,20 @@ _SERVER = re.compile(
     r"|\b(?:serve_forever|uvicorn\.run|mainloop)\s*\(|\bapp\.run\s*\(",
     re.M,
 )
+# import name -> what to pip install, for packages a generated program commonly needs.
+KNOWN_PACKAGES = {
+    "numpy": "numpy", "pandas": "pandas", "scipy": "scipy", "matplotlib": "matplotlib",
+    "sklearn": "scikit-learn", "torch": "torch", "tensorflow": "tensorflow", "requests": "requests",
+    "flask": "flask", "django": "django", "fastapi": "fastapi", "uvicorn": "uvicorn", "pygame": "pygame",
+    "bs4": "beautifulsoup4", "PIL": "pillow", "yaml": "pyyaml", "cv2": "opencv-python",
+    "aiohttp": "aiohttp", "httpx": "httpx", "pydantic": "pydantic", "sqlalchemy": "sqlalchemy",
+    "click": "click", "rich": "rich", "tqdm": "tqdm", "jinja2": "jinja2", "streamlit": "streamlit",
+    "bottle": "bottle", "tornado": "tornado", "psycopg2": "psycopg2-binary", "pymysql": "pymysql",
+    "redis": "redis", "seaborn": "seaborn", "plotly": "plotly", "sympy": "sympy", "nltk": "nltk",
+    "dotenv": "python-dotenv", "pytest": "pytest", "colorama": "colorama", "termcolor": "termcolor",
+    "openai": "openai", "websockets": "websockets", "kivy": "kivy", "arcade": "arcade",
+    "pyglet": "pyglet", "curses": "windows-curses", "lxml": "lxml", "selenium": "selenium",
+}  # fmt: skip
 _MISSING_MODULE = re.compile(r"ModuleNotFoundError: No module named '([\w.]+)'")
 _NO_DISPLAY = ("no display name", "couldn't connect to display", "No available video device", "$DISPLAY")
 _SERVER_ENV = {"SDL_VIDEODRIVER": "dummy", "SDL_AUDIODRIVER": "dummy", "MPLBACKEND": "Agg"}
@@ -109,13 +123,17 @@ def _compiles(files: Mapping[str, str | bytes], names: list[str]) -> Check:
 
 
 def _missing_package(stderr: str, files: Mapping[str, str | bytes]) -> str | None:
-    """A top-level module the code imports that is neither written nor installed here."""
+    """A well-known package the code imports that is not installed here (the machine's gap,
+    not the code's). Any other missing module (a file the answer forgot, a made-up name)
+    stays the code's failure, with the traceback as evidence."""
     match = _MISSING_MODULE.search(stderr)
     if not match:
         return None
     top = match.group(1).split(".")[0]
     local = {PurePosixPath(name).with_suffix("").parts[0] for name in files}
-    return None if top in local else top
+    if top in local or top not in KNOWN_PACKAGES:
+        return None
+    return KNOWN_PACKAGES[top]
 
 
 async def _runs(files: Mapping[str, str | bytes], entry: str, python: str, timeout: float) -> Check | Verdict:
@@ -144,7 +162,7 @@ async def _stays_up(files: Mapping[str, str | bytes], entry: str, python: str) -
         return infrastructure("python-server", result.reason)
     if package := _missing_package(result.stderr, files):
         return not_verified(
-            "python-server", f"it imports {package}, which is not installed here (pip install {package})"
+            "python-server", f"it needs {package}, which is not installed here (pip install {package})"
         )
     if any(marker in result.stderr for marker in _NO_DISPLAY):
         return not_verified("python-server", "a GUI program needs a display, and the sandbox has none")
@@ -163,8 +181,14 @@ async def _stays_up(files: Mapping[str, str | bytes], entry: str, python: str) -
 async def _pytest(
     files: Mapping[str, str | bytes], tests: list[str], python: str, timeout: float
 ) -> Check | Verdict:
-    cmd = [python, "-B", "-m", "pytest", "-q", "-p", "no:cacheprovider", "--no-header", "-rfE", *tests]
-    result = await run_in_sandbox(cmd, files, timeout=min(timeout, PYTEST_SECONDS))
+    cmd = [python, "-B", "-m", "pytest", "-q", "-p", "no:cacheprovider", "--no-header", "-rfE"]
+    asynchronous = any("async def test" in text_of(files, name) for name in tests)
+    if asynchronous and importlib.util.find_spec("pytest_asyncio") is not None:
+        cmd += ["-p", "pytest_asyncio.plugin", "-o", "asyncio_mode=auto"]
+    # Plugins are not auto-loaded: the venv's plugins cost ~4 s per run here and the tests
+    # of a generated answer do not expect them.
+    env = {"PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
+    result = await run_in_sandbox([*cmd, *tests], files, timeout=min(timeout, PYTEST_SECONDS), env=env)
     if isinstance(result, HarnessFailure):
         return infrastructure("pytest", result.reason)
     if "No module named pytest" in result.stderr:

@@ -4,6 +4,7 @@ sandbox sees, telling a harness failure from the code's, and trimming output to 
 from __future__ import annotations
 
 import asyncio
+import re
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -16,6 +17,7 @@ MAX_TOTAL_BYTES = 20_000_000
 TRACEBACK = "Traceback (most recent call last)"
 
 # What the sandbox or its launcher print when they, not the program, failed.
+_RUN_DIR = re.compile(r"/[\w./-]*?codecrew-sbx-[\w-]+/work/")
 _HARNESS_MARKERS = ("prlimit: failed to execute", "bwrap: ", "setpriv: ", "unshare: ")
 
 
@@ -88,8 +90,13 @@ def harness_failure(result: SandboxResult) -> str | None:
 
 
 def tail(text: str, lines: int = 12, limit: int = 1200) -> str:
-    """The last non-empty lines of output, joined with newlines, at most `limit` characters."""
-    kept = [line.rstrip() for line in text.strip().splitlines() if line.strip()][-lines:]
+    """The last non-empty lines of output, joined with newlines, at most `limit` characters;
+    the sandbox's run dir is left out of paths and Node's internal stack frames are dropped."""
+    text = _RUN_DIR.sub("", text)
+    kept = [
+        line.rstrip() for line in text.strip().splitlines() if line.strip() and "(node:internal/" not in line
+    ]
+    kept = kept[-lines:]
     joined = "\n".join(kept)
     return joined if len(joined) <= limit else "…" + joined[-(limit - 1) :]
 

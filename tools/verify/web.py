@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from pathlib import Path, PurePosixPath
 
 from tools.browser import BrowserSession, BrowserUnavailable, PageReport
+from tools.browser.app_probes import NO_CONTROLS
 from tools.extract import find_references, is_external, local_target
 from tools.verify.records import Check, Verdict, infrastructure, make_verdict
 from tools.verify.sandboxed import text_of
@@ -29,6 +30,8 @@ _KEY_GAMES = re.compile(
     r"|frogger|racing|racer|shooter|dino\s*run)\b",
     re.I,
 )
+# A page with nothing to click or type in passes responds_to_input only when one was asked for.
+_STATIC = re.compile(r"\b(?:landing|static|portfolio|resume|homepage|brochure|article|blog post)\b", re.I)
 _GAME = re.compile(r"\bgames?\b", re.I)
 _KEY_LISTENER = re.compile(
     r"""addEventListener\(\s*['"]key(?:down|up|press)['"]|\bonkey(?:down|up|press)\s*=""", re.I
@@ -95,14 +98,16 @@ async def judge_web(
     finally:
         if owned:
             await asyncio.to_thread(session.close)
-    checks = _checks(report, missing_local_files(directory, files))
+    checks = _checks(report, missing_local_files(directory, files), static_page=bool(_STATIC.search(request)))
     return make_verdict(judge, checks, screenshot=report.screenshot)
 
 
-def _checks(report: PageReport, missing: list[str]) -> list[Check]:
+def _checks(report: PageReport, missing: list[str], *, static_page: bool) -> list[Check]:
     checks = []
     for page_check in report.checks:
         passed, detail = page_check.passed, page_check.detail
+        if page_check.name == "responds_to_input" and static_page and detail.startswith(NO_CONTROLS):
+            passed, detail = True, f"{detail}: a static page was asked for"
         if page_check.name == "loads":
             if missing:
                 passed = False
