@@ -19,13 +19,13 @@ from __future__ import annotations
 
 import json
 import re
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from tools import esbuild
 from tools.esbuild import NODE_SETUP, esbuild_binary, node_dir, node_problem  # noqa: F401 - used by evals
+from tools.verify.sandboxed import sandbox_python
 
 REPO = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -79,7 +79,9 @@ def _sandbox(
 
 
 def python_cmd() -> list[str]:
-    return [sys.executable, "-B", "-"]
+    """This venv's interpreter by its real path, which the sandbox can see (a symlinked venv,
+    as in a git worktree, is otherwise reached through the hidden repository)."""
+    return [sandbox_python(), "-B", "-"]
 
 
 def _tail(text: str, lines: int = 6, limit: int = 600) -> str:

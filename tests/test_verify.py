@@ -13,7 +13,7 @@ import pytest
 
 from tools import esbuild
 from tools.browser import BrowserSession, browser_available
-from tools.verify import Check, Verdict, verify_files
+from tools.verify import Check, Verdict, sandboxed, verify_files
 from tools.verify import python as python_judge
 
 GAME = """<!doctype html><html><body><canvas id="c" width="200" height="200"></canvas><script>
@@ -276,6 +276,23 @@ async def test_python_importing_a_module_it_did_not_write_fails(tmp_path):
     verdict = await verify(tmp_path, {"main.py": "from helpers import thing\nprint(thing)\n"})
     assert verdict.status == "failed"
     assert "No module named 'helpers'" in check(verdict, "runs").detail
+
+
+async def test_missing_interpreter_is_infrastructure(tmp_path, monkeypatch):
+    monkeypatch.setattr(python_judge, "sandbox_python", lambda: str(tmp_path / "no-python"))
+    verdict = await verify(tmp_path, {"main.py": "print(1)\n"})
+    assert verdict.status == "infrastructure", verdict
+    assert "(infrastructure)" in verdict.summary()
+
+
+async def test_sandbox_that_cannot_start_is_infrastructure(tmp_path, monkeypatch):
+    def broken(*args, **kwargs):
+        raise FileNotFoundError("bwrap")
+
+    monkeypatch.setattr(sandboxed, "run_sandboxed", broken)
+    verdict = await verify(tmp_path, {"main.py": "print(1)\n"})
+    assert verdict.status == "infrastructure"
+    assert "sandbox could not start" in verdict.reason
 
 
 # --- JavaScript / TypeScript ----------------------------------------------------------------

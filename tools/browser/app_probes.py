@@ -8,8 +8,10 @@ paused fake clock, error records) with two differences:
   class, inline style and `hidden` flag, next to the canvases and board grid of a game;
   `draws` passes when the page shows any text, control or image, or a drawn canvas;
 - instead of keys and idle motion, `responds_to_input`: every visible text input (up to
-  MAX_CONTROLS) gets text typed in and then Enter; then every visible button-like element
-  is clicked (links that navigate are left alone). Each action is compared with the state
+  MAX_CONTROLS controls in all) gets text typed in and then Enter; then every visible
+  button-like element is clicked (buttons, checkboxes, [onclick], [role=button], .cell,
+  anything styled `cursor: pointer`, then canvases, at their centre; links that navigate
+  are left alone). Each action is compared with the state
   just before it: sampled at once (a click handler runs before the clock moves), then after
   ACTION_MS of fake time plus a short real wait (for updates scheduled on a message
   channel, as React does). A page that changes by itself in a control window of the same
@@ -69,7 +71,8 @@ _CONTROLS_SCRIPT = """
   };
   const describe = (el) => {
     const tag = el.tagName.toLowerCase();
-    const id = el.id ? `#${el.id}` : "";
+    const cls = typeof el.className === "string" ? el.className.trim().split(/\\s+/)[0] : "";
+    const id = el.id ? `#${el.id}` : cls ? `.${cls}` : "";
     const words = (el.innerText || el.value || el.getAttribute("aria-label")
       || el.getAttribute("placeholder") || el.getAttribute("name") || "").trim().replace(/\\s+/g, " ");
     return `${tag}${id}${words ? ` "${words.slice(0, 30)}"` : ""}`;
@@ -95,6 +98,12 @@ _CONTROLS_SCRIPT = """
     if ((el.tagName === "LI" || el.tagName === "TD") && !el.onclick && !el.hasAttribute("onclick")) continue;
     mark(el, "click");
   }
+  // Elements styled as clickable (cursor: pointer, outermost only), then canvases.
+  const pointer = (el) => el && getComputedStyle(el).cursor === "pointer";
+  [...document.body.querySelectorAll("*")].slice(0, 3000).forEach((el) => {
+    if (el.tagName !== "A" && pointer(el) && !pointer(el.parentElement)) mark(el, "click");
+  });
+  document.querySelectorAll("canvas").forEach((el) => mark(el, "click"));
   return found;
 }
 """
