@@ -171,6 +171,20 @@ async def test_app_whose_button_does_nothing_fails_responds_to_input(tmp_path, b
 
 
 @needs_chromium
+async def test_page_needing_a_cdn_fails_and_says_the_request_was_blocked(tmp_path, browser):
+    page = (
+        '<!doctype html><html><body><div id="root"></div>'
+        '<script src="https://cdn.example.com/react.js"></script>'
+        "<script>React.render(document.getElementById('root'));</script></body></html>"
+    )
+    verdict = await verify(tmp_path, {"index.html": page}, request="a todo app", browser=browser)
+    loads = check(verdict, "loads")
+    assert not loads.passed
+    assert "ReferenceError" in loads.detail and "https://cdn.example.com/react.js" in loads.detail
+    assert "offline" in verdict.evidence()
+
+
+@needs_chromium
 async def test_page_without_controls_passes_only_when_a_static_page_was_asked_for(tmp_path, browser):
     page = "<!doctype html><html><body><h1>Ada Lovelace</h1><p>Mathematician.</p></body></html>"
     static = await verify(tmp_path, {"index.html": page}, request="a portfolio landing page", browser=browser)

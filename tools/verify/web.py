@@ -121,4 +121,9 @@ def _checks(report: PageReport, missing: list[str], *, static_page: bool) -> lis
                 if console:
                     detail += "\n" + "\n".join(console[:3])
         checks.append(Check(page_check.name, passed, detail))
+    if report.blocked_requests and not all(c.passed for c in checks[:2]):
+        at = 0 if not checks[0].passed else 1
+        blocked = ", ".join(report.blocked_requests[:5])
+        why = f"\nblocked requests (the page must work offline, from its own files): {blocked}"
+        checks[at] = Check(checks[at].name, False, checks[at].detail + why)
     return checks
