@@ -250,6 +250,17 @@ async def test_python_server_that_stays_up_is_verified(tmp_path):
     assert check(verdict, "starts").passed
 
 
+async def test_server_with_its_pages_is_judged_as_the_server(tmp_path):
+    server = (
+        "import http.server\n"
+        "handler = http.server.SimpleHTTPRequestHandler\n"
+        "http.server.HTTPServer(('127.0.0.1', 0), handler).serve_forever()\n"
+    )
+    verdict = await verify(tmp_path, {"app.py": server, "templates/index.html": "<h1>{{ title }}</h1>"})
+    assert verdict.judge == "python-server"
+    assert verdict.status == "verified", verdict.evidence()
+
+
 async def test_python_server_that_crashes_fails(tmp_path):
     server = "import http.server\nraise RuntimeError('port config missing')\nhttp.server.HTTPServer\n"
     verdict = await verify(tmp_path, {"server.py": server})

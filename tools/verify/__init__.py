@@ -27,12 +27,14 @@ Modules: `records` (Check, Verdict), `sandboxed` (reading files, running in the 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from tools.browser import BrowserSession
 from tools.verify.native import C_SUFFIXES, CPP_SUFFIXES, judge_c, no_judge
 from tools.verify.node import JS_SUFFIXES, TS_SUFFIXES, judge_node
+from tools.verify.node import is_server as node_is_server
+from tools.verify.python import is_server as python_is_server
 from tools.verify.python import judge_python
 from tools.verify.records import Check, Status, Verdict, infrastructure, not_verified
 from tools.verify.sandboxed import read_files
@@ -42,9 +44,16 @@ from tools.verify.web import HTML_SUFFIXES, judge_web
 __all__ = ["Check", "Status", "Verdict", "judge_name", "verify_files"]
 
 
-def judge_name(names: Sequence[str]) -> str:
-    """Which judge family the written files go to (before game/app or server is decided)."""
-    lowered = [name.lower() for name in names]
+def judge_name(files: Mapping[str, str | bytes]) -> str:
+    """Which judge family the written files go to (before game/app or server is decided):
+    a page, unless a server program came with it (its pages are templates or static files
+    it serves; the server is what runs), then by language."""
+    lowered = [name.lower() for name in sorted(files)]
+    if any(name.endswith(HTML_SUFFIXES) for name in lowered):
+        if any(name.endswith(".py") for name in lowered) and python_is_server(files):
+            return "python"
+        if any(name.endswith((*JS_SUFFIXES, *TS_SUFFIXES)) for name in lowered) and node_is_server(files):
+            return "typescript" if any(name.endswith(TS_SUFFIXES) for name in lowered) else "javascript"
     for family, suffixes in (
         ("web", HTML_SUFFIXES),
         ("python", (".py",)),
@@ -79,7 +88,7 @@ async def verify_files(
         return not_verified(
             "none", "no files were written" if not names else "none of the files could be read"
         )
-    family = judge_name(sorted(files))
+    family = judge_name(files)
     try:
         if family == "web":
             return await judge_web(

@@ -61,11 +61,19 @@ def needs_packages(files: Mapping[str, str | bytes]) -> bool:
     return False
 
 
+def is_server(files: Mapping[str, str | bytes]) -> bool:
+    """A Node server among the written scripts (it listens, or uses express)."""
+    scripts = [name for name in files if name.lower().endswith((*JS_SUFFIXES, *TS_SUFFIXES))]
+    return any(_SERVER.search(text_of(files, name)) for name in scripts)
+
+
 async def judge_node(files: Mapping[str, str | bytes], typescript: bool, timeout: float) -> Verdict:
     judge = "typescript" if typescript else "javascript"
     parse = "transpiles" if typescript else "parses"
     names = sorted(files)
-    entry = entry_module(names, TS_SUFFIXES if typescript else JS_SUFFIXES)
+    suffixes = TS_SUFFIXES if typescript else JS_SUFFIXES
+    servers = [name for name in names if _SERVER.search(text_of(files, name))]
+    entry = entry_module(servers, suffixes) or entry_module(names, suffixes)
     if entry is None:
         return not_verified(judge, "no script to run")
     if shutil.which("node") is None:

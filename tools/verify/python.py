@@ -55,6 +55,12 @@ _NO_DISPLAY = ("no display name", "couldn't connect to display", "No available v
 _SERVER_ENV = {"SDL_VIDEODRIVER": "dummy", "SDL_AUDIODRIVER": "dummy", "MPLBACKEND": "Agg"}
 
 
+def is_server(files: Mapping[str, str | bytes]) -> bool:
+    """A server or GUI program among the written Python files (test files aside)."""
+    names = [name for name in files if name.endswith(".py") and not is_test_file(name)]
+    return any(_SERVER.search(text_of(files, name)) for name in names)
+
+
 def is_test_file(name: str) -> bool:
     base = PurePosixPath(name).name
     return base.endswith(".py") and (base.startswith("test_") or base.endswith("_test.py"))
@@ -81,9 +87,7 @@ async def judge_python(files: Mapping[str, str | bytes], timeout: float) -> Verd
     compiles = _compiles(files, names)
     tests = [name for name in names if is_test_file(name)]
     entry = entry_script(names, files)
-    server = entry is not None and any(
-        _SERVER.search(text_of(files, name)) for name in names if not is_test_file(name)
-    )
+    server = entry is not None and is_server(files)
     judge = "python-server" if server else "python" if entry else "pytest"
     checks = [compiles]
     if not compiles.passed:
