@@ -101,7 +101,7 @@ async def judge_node(files: Mapping[str, str | bytes], typescript: bool, timeout
         return not_verified(judge, reason, checks)
     server = bool(_SERVER.search(source))
     if server:
-        judge = "javascript-server"
+        judge = f"{judge}-server"
     run_files = {**files, _BUNDLE: built.code}
     result = await run_in_sandbox(
         ["node", "--enable-source-maps", _BUNDLE],

@@ -121,8 +121,8 @@ def _compiles(files: Mapping[str, str | bytes], names: list[str]) -> Check:
             code = (error.text or "").rstrip()
             shown = f": {code.strip()}" if code.strip() else ""
             return Check("compiles", False, f"{type(error).__name__}: {error.msg} ({where}){shown}")
-        except ValueError as error:  # NUL bytes
-            return Check("compiles", False, f"{name}: {error}")
+        except (ValueError, RecursionError, MemoryError) as error:  # NUL bytes, absurd nesting
+            return Check("compiles", False, f"{name}: {type(error).__name__}: {error}")
     return Check("compiles", True, f"{len(names)} file{'s' if len(names) != 1 else ''} compile")
 
 

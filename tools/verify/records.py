@@ -18,6 +18,7 @@ _VERIFIED = {
     "javascript": "runs under Node in the sandbox (exit 0)",
     "typescript": "transpiles with esbuild and runs under Node in the sandbox (exit 0)",
     "javascript-server": "starts under Node in the sandbox and stays up",
+    "typescript-server": "transpiles with esbuild, starts under Node in the sandbox and stays up",
     "sql": "runs in SQLite without error",
     "c": "compiles with gcc and runs in the sandbox (exit 0)",
 }
@@ -38,7 +39,9 @@ class Check:
 @dataclass(frozen=True)
 class Verdict:
     status: Status
-    judge: str  # "web-game", "web-app", "python", "python-server", "pytest", "javascript", ...
+    # "web-game", "web-app", "python", "python-server", "pytest", "javascript", "typescript",
+    # "javascript-server", "typescript-server", "sql", "c", "none"
+    judge: str
     checks: tuple[Check, ...]
     reason: str  # one line; for not_verified / infrastructure: why (and what to install)
     screenshot: str | None = None  # path of a PNG when a browser judged it
