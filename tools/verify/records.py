@@ -68,7 +68,8 @@ class Verdict:
                 return f"not working: {_one_line(self.reason)}"
             first = failed[0]
             others = f" (also failed: {', '.join(c.name for c in failed[1:])})" if failed[1:] else ""
-            return f"not working: {first.name} failed: {_one_line(first.detail, 200)}{others}"
+            said = first.detail.strip().splitlines()[0] if first.detail.strip() else "no detail"
+            return f"not working: {first.name} failed: {_one_line(said, 200)}{others}"
         return f"not verified: {_one_line(self.reason)}"
 
     def evidence(self, limit: int = 2000) -> str:
