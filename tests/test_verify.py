@@ -171,6 +171,17 @@ async def test_app_whose_button_does_nothing_fails_responds_to_input(tmp_path, b
 
 
 @needs_chromium
+async def test_form_that_reloads_the_page_fails_and_says_why(tmp_path, browser):
+    page = TODO_APP.replace('<input id="t"', '<form><input id="t"').replace(
+        "</button><ul", "</button></form><ul"
+    )
+    verdict = await verify(tmp_path, {"index.html": page}, request="a todo app", browser=browser)
+    inputs = check(verdict, "responds_to_input")
+    assert not inputs.passed
+    assert "preventDefault" in inputs.detail
+
+
+@needs_chromium
 async def test_page_needing_a_cdn_fails_and_says_the_request_was_blocked(tmp_path, browser):
     page = (
         '<!doctype html><html><body><div id="root"></div>'

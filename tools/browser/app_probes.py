@@ -115,6 +115,7 @@ class _AppRun(_PageRun):
     def __init__(self, deadline: float, load_timeout: float, op_timeout: float) -> None:
         super().__init__(deadline, load_timeout, op_timeout)
         self.inputs: tuple[bool, str] | None = None
+        self.doing = ""  # the action under way, for the detail when it ends the run
 
     async def sample(self) -> _Sample:
         sample = await super().sample()
@@ -155,7 +156,11 @@ class _AppRun(_PageRun):
                     results.append(outcome)
                     responded = responded or changed
         except _Stop as stop:
-            self.inputs = (False, _truncate("; ".join([*results, f"then {stop}"])))
+            said = f"then {stop}"
+            if self.doing and ("reloaded" in str(stop) or "?" in str(stop)):
+                said = f"{self.doing}: {stop} (a form submitted and the page reloaded, losing its state: "
+                said += "call event.preventDefault() in the submit handler)"
+            self.inputs = (False, _truncate("; ".join([*results, said])))
             raise
         self.inputs = (responded, _truncate("; ".join(results)))
 
@@ -164,6 +169,7 @@ class _AppRun(_PageRun):
         label = item["label"]
         doing = {"type": "typing into", "Enter": "Enter in", "click": "clicking"}
         what = f"{doing[action]} {label}"
+        self.doing = what
         target = self.page.locator(f'[data-codecrew-control="{item["index"]}"]').first
         before = await self.current()
         dialogs = sum(self.dialogs.values())
