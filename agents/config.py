@@ -181,6 +181,15 @@ def configured_models(settings: Settings | None = None, env: dict[str, str] | No
     return list(dict.fromkeys([*roles, *extra]))
 
 
+SERVE_TOKEN_VAR = "CODECREW_SERVE_TOKEN"
+
+
+def serve_token(env: dict[str, str] | None = None) -> str | None:
+    """The dashboard's access token (`CODECREW_SERVE_TOKEN`, env or .env), None when unset."""
+    env = load_env() if env is None else env
+    return env.get(SERVE_TOKEN_VAR, "").strip() or None
+
+
 def normalise_model_string(spec: str) -> str:
     """Map spellings people still use onto pydantic-ai's current prefixes."""
     spec = spec.strip()

@@ -1,67 +1,71 @@
-"""Verify written files by running them (minimal stand-in; the `judges` branch owns the real one).
+"""Verify what a run wrote by running it with the judge that fits, and say what was seen.
 
-Only the interface the pipeline codes against lives here: `Check`, `Verdict`, `Status` and
-`verify_files`, which runs a Python script in tools/sandbox and checks it exits 0. Anything
-else is "not_verified". When the judges' tools/verify lands, it replaces this module.
+`await verify_files(directory, names, request=...)` picks one judge from the written files
+(and, for a page, from the request: a game or an app) and returns a `Verdict`: its status,
+the `Check`s with their evidence, one line for the user (`summary()`), and the text a
+repair prompt needs (`evidence()`). Pure functions, no model.
+
+- an .html page: `web-game` for a keyboard game (loads, draws, responds_to_keys, advances)
+  or `web-app` (loads, draws, responds_to_input), in headless Chromium;
+- Python: `python` (compiles; runs: exit 0, no traceback, stdin at EOF), `python-server`
+  (compiles; starts: still up after 3 s), `pytest` (test_*.py / *_test.py run by pytest);
+- TypeScript / JavaScript: `typescript` / `javascript` (transpiles / parses: esbuild in the
+  sandbox; runs under Node), `javascript-server` (starts: still up after 3 s);
+- SQL: `sql` (runs: every statement in SQLite, schema files first);
+- C / C++: `c` (compiles with gcc/g++, runs);
+- anything else: `none`, not_verified, saying what is missing.
+
+Statuses: `verified` (every check passed; something really ran), `failed` (the code's
+fault: the evidence says what), `not_verified` (no judge for it, or it needs a package or
+display this machine lacks), `infrastructure` (the browser, sandbox or an interpreter
+could not start: never the code's fault). Everything generated runs in tools.sandbox or in
+headless Chromium with the network blocked.
+
+Modules: `records` (Check, Verdict), `sandboxed` (reading files, running in the sandbox),
+`web`, `python`, `node`, `sql`, `native` (one judge family each).
 """
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Literal
 
-Status = Literal["verified", "failed", "not_verified", "infrastructure"]
+from tools.browser import BrowserSession
+from tools.verify.native import C_SUFFIXES, CPP_SUFFIXES, judge_c, no_judge
+from tools.verify.node import JS_SUFFIXES, TS_SUFFIXES, judge_node
+from tools.verify.node import is_server as node_is_server
+from tools.verify.python import is_server as python_is_server
+from tools.verify.python import judge_python
+from tools.verify.records import Check, Status, Verdict, infrastructure, not_verified
+from tools.verify.sandboxed import read_files
+from tools.verify.sql import judge_sql
+from tools.verify.web import HTML_SUFFIXES, judge_web
 
-
-@dataclass(frozen=True)
-class Check:
-    name: str
-    passed: bool
-    detail: str
-
-
-@dataclass(frozen=True)
-class Verdict:
-    status: Status
-    judge: str
-    checks: tuple[Check, ...]
-    reason: str
-    screenshot: str | None = None
-
-    @property
-    def score(self) -> float:
-        """The fraction of checks passed (1.0 when verified)."""
-        if self.status == "verified":
-            return 1.0
-        if not self.checks:
-            return 0.0
-        return sum(c.passed for c in self.checks) / len(self.checks)
-
-    def summary(self) -> str:
-        names = ", ".join(c.name for c in self.checks)
-        if self.status == "verified":
-            return f"verified: {self.reason} ({names})"
-        if self.status == "failed":
-            failed = ", ".join(
-                f"{c.name}: {c.detail.strip().splitlines()[-1]}" for c in self.checks if not c.passed
-            )
-            return f"not working: {failed or self.reason}"
-        return f"not verified: {self.reason}"
-
-    def evidence(self, limit: int = 2000) -> str:
-        lines = [f"- {c.name}: {c.detail}" for c in self.checks if not c.passed]
-        return "\n".join(lines or [self.reason])[:limit]
+__all__ = ["Check", "Status", "Verdict", "judge_name", "verify_files"]
 
 
-def _python_main(names: Sequence[str]) -> str | None:
-    scripts = [n for n in names if n.endswith(".py") and not Path(n).name.startswith("test_")]
-    for preferred in ("main.py", "app.py"):
-        if preferred in scripts:
-            return preferred
-    return scripts[0] if scripts else None
+def judge_name(files: Mapping[str, str | bytes]) -> str:
+    """Which judge family the written files go to (before game/app or server is decided):
+    a page, unless a server program came with it (its pages are templates or static files
+    it serves; the server is what runs), then by language."""
+    lowered = [name.lower() for name in sorted(files)]
+    if any(name.endswith(HTML_SUFFIXES) for name in lowered):
+        if any(name.endswith(".py") for name in lowered) and python_is_server(files):
+            return "python"
+        if any(name.endswith((*JS_SUFFIXES, *TS_SUFFIXES)) for name in lowered) and node_is_server(files):
+            return "typescript" if any(name.endswith(TS_SUFFIXES) for name in lowered) else "javascript"
+    for family, suffixes in (
+        ("web", HTML_SUFFIXES),
+        ("python", (".py",)),
+        ("typescript", TS_SUFFIXES),
+        ("javascript", JS_SUFFIXES),
+        ("sql", (".sql",)),
+        ("c", C_SUFFIXES),
+        ("c++", CPP_SUFFIXES),
+    ):
+        if any(name.endswith(suffixes) for name in lowered):
+            return family
+    return "none"
 
 
 async def verify_files(
@@ -71,28 +75,33 @@ async def verify_files(
     request: str = "",
     screenshot: Path | None = None,
     timeout: float = 60.0,
+    browser: BrowserSession | None = None,
 ) -> Verdict:
-    """Run the Python script among `names` in the sandbox; verified when it exits 0."""
-    main = _python_main(names)
-    if main is None:
-        return Verdict("not_verified", "none", (), "no judge for these files here")
-    from tools.sandbox import SandboxLimits, run_sandboxed
+    """Run the written files (`names`, relative to `directory`) with the judge that fits.
 
-    files = {n: (directory / n).read_text(encoding="utf-8", errors="replace") for n in names}
-    try:
-        result = await asyncio.to_thread(
-            run_sandboxed,
-            ["python3", "-B", main],
-            files,
-            stdin="",
-            limits=SandboxLimits(timeout=min(timeout, 30.0)),
+    Pass `browser` to reuse one Chromium across calls; otherwise a page launches its own.
+    Never raises for anything the code does; a harness failure is an `infrastructure` verdict.
+    """
+    directory = Path(directory)
+    files = read_files(directory, names)
+    if not files:
+        return not_verified(
+            "none", "no files were written" if not names else "none of the files could be read"
         )
-    except (OSError, RuntimeError) as exc:
-        return Verdict("infrastructure", "python", (), f"the sandbox could not start: {exc}")
-    tail = (result.stderr or result.stdout).strip()[-800:]
-    passed = result.ok
-    detail = "exit 0" if passed else f"exit {result.returncode}: {tail or result.killed_reason}"
-    check = Check("runs", passed, detail)
-    if passed:
-        return Verdict("verified", "python", (check,), "runs in the sandbox")
-    return Verdict("failed", "python", (check,), "the script fails")
+    family = judge_name(files)
+    try:
+        if family == "web":
+            return await judge_web(
+                directory, files, request=request, screenshot=screenshot, timeout=timeout, browser=browser
+            )
+        if family == "python":
+            return await judge_python(files, timeout)
+        if family in ("typescript", "javascript"):
+            return await judge_node(files, family == "typescript", timeout)
+        if family == "sql":
+            return await judge_sql(files, timeout)
+        if family in ("c", "c++"):
+            return await judge_c(files, family == "c++", timeout)
+    except Exception as error:  # a bug or a failure of the harness, never the code's fault
+        return infrastructure(family, f"the {family} judge failed: {type(error).__name__}: {error}")
+    return no_judge(sorted(files))
