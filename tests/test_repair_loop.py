@@ -28,6 +28,7 @@ from agents.generator import generator_agent
 from agents.pipeline import run_pipeline
 from agents.run import EXIT_CONFIG, EXIT_NOT_WORKING, app
 from agents.verification import POINTLESS_CALLS, repair_budget, repair_prompt
+from tools.browser import browser_available
 from tools.extract import ExtractedFile
 from tools.verify import Check, Verdict
 
@@ -349,3 +350,28 @@ async def test_the_evals_pipeline_mode_runs_the_same_loop(tmp_path: Path) -> Non
     assert out.error is None
     assert (out.verdict, out.versions, out.repairs_used) == ("verified", 2, 1)
     assert out.files == {"main.py": "print(2 + 3)\n"}
+
+
+@pytest.mark.skipif(browser_available() is None, reason="chromium not found")
+async def test_a_page_that_throws_is_repaired_in_chromium(tmp_path: Path) -> None:
+    """The one web page test: the JavaScript error with its line goes into the repair."""
+    from tests.test_verify import GAME, GAME_THROWS
+
+    page = "### index.html\n```html\n{}\n```\n"
+    generator = Generator(page.format(GAME_THROWS), page.format(GAME))
+    with scripted(generator, coordinator(repairs_asked=1)):
+        manifest = await run_pipeline("build snake", settings(), tmp_path / "out")
+
+    record = manifest.verification
+    assert manifest.status == "ok", manifest.error
+    first, repair = record.versions
+    assert (
+        first.verdict is not None and first.verdict.judge == "web-game" and first.verdict.status == "failed"
+    )
+    assert "TypeError" in generator.prompts[1] and "index.html:5:" in generator.prompts[1]
+    assert repair.verdict is not None and repair.verdict.status == "verified"
+    assert record.kept == 1 and (tmp_path / "out" / "index.html").read_text().rstrip() == GAME
+    assert record.verdict is not None and record.verdict.screenshot == str(
+        tmp_path / "out" / "screenshot.png"
+    )
+    assert (tmp_path / "out" / "screenshot.png").stat().st_size > 0  # what the judge saw, kept with the files
