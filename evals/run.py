@@ -92,6 +92,14 @@ def _split(models: str | None) -> list[str]:
     return [m.strip() for m in (models or "").split(",") if m.strip()]
 
 
+def with_loop(settings: Any, *, repairs: int | None, samples: int | None) -> Any:
+    """The settings with the pipeline's verify-and-repair loop set from --repairs/--samples."""
+    from dataclasses import replace
+
+    changes = {k: v for k, v in {"repairs": repairs, "samples": samples}.items() if v is not None}
+    return replace(settings, **changes) if changes else settings
+
+
 def load_settings() -> tuple[Any, str | None]:
     """The settings `python -m agents.run` would use: with nothing configured and no Ollama
     running, every role on the embedded model (agents.preflight.choose_models)."""
@@ -153,6 +161,18 @@ def main(
             help="Override a provider's limits (models.yaml providers:), across all workers; repeatable.",
         ),
     ] = None,
+    repairs: Annotated[
+        int | None,
+        typer.Option(min=0, help="Pipeline mode: repair rounds after a failed verification (default 2)."),
+    ] = None,
+    candidates: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="Pipeline mode: candidates per case, the best verified one kept (agents.run --samples; "
+            "default 1).",
+        ),
+    ] = None,
 ) -> None:
     console = Console()
     if not console.is_terminal:  # CI logs: room for the tables
@@ -161,6 +181,7 @@ def main(
     modes: list[Mode] = list(MODES) if mode is ModeOption.both else [mode.value]  # type: ignore[list-item]
     try:
         settings, note = load_settings()
+        settings = with_loop(settings, repairs=repairs, samples=candidates)
         model_list = [] if resume else _split(models) or _default_models(settings)
         if not resume:
             preflight(suites)
@@ -252,6 +273,9 @@ def run_eval(
                 )
                 return 2
         else:
+            loop_settings = None
+            if "pipeline" in modes:
+                loop_settings = factory.settings if factory is not None else settings
             started = datetime.now(UTC)
             run_id = f"{started.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(3)}"
             spec = durable.RunSpec(
@@ -273,6 +297,9 @@ def run_eval(
                     "min_pass_rate": min_pass_rate,
                     "humaneval_settings": dict(HUMANEVAL_SETTINGS),
                     "humaneval_instructions": None,  # the EvalPlus prompt alone, as published
+                    # pipeline mode: the verify-and-repair loop (--repairs, --candidates)
+                    "repairs": getattr(loop_settings, "repairs", None),
+                    "candidates": getattr(loop_settings, "samples", None),
                 },
             )
             spec.notes = [*(notes or []), *unplanned(durable.plan_jobs(spec), suites, modes)]
