@@ -465,7 +465,9 @@ def test_a_stopped_worker_hands_its_case_back_at_once(tmp_path: Path) -> None:
 
             def helper_case() -> str | None:
                 runs = list((tmp_path / "r").glob("*"))
-                busy = runs and [
+                if not runs:
+                    return None
+                busy = [
                     s.workflow_id
                     for s in case_statuses(env["CODECREW_DATABASE_URL"], runs[0].name)
                     if s.status == "PENDING" and (s.executor_id or "").endswith(mine)
