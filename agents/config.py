@@ -279,3 +279,52 @@ def _local_model(spec: str) -> Model:
         raise ConfigError(str(exc)) from None
     server = shared_server(size)  # one server per size, shared by every role of the run
     return OllamaModel(spec.removeprefix("local:"), provider=OllamaProvider(base_url=server.base_url))
+
+
+# --- durable eval runs (evals/durable.py) ------------------------------------------------
+
+DATABASE_FILE = "evals.sqlite"  # the embedded DBOS state, in the cache folder
+WORKER_TIMEOUT_S = 30.0  # a case whose worker gave no sign of life this long is run again
+
+
+@dataclass(frozen=True)
+class DurableSettings:
+    """Where durable eval runs keep their state, and how they treat workers.
+
+    `CODECREW_DATABASE_URL`: `postgresql://user@host/db` for runs shared by several workers
+    (and machines); unset, a SQLite file in the cache folder (one machine, no server).
+    `CODECREW_PROVIDER_LIMITS` overrides models.yaml's per-provider limits, e.g.
+    `openrouter-free: rate=20/60 concurrency=4; openai: rate=500/60`.
+    `CODECREW_WORKER_TIMEOUT`: seconds without a heartbeat after which a worker's cases go
+    back on their queue.
+    """
+
+    database_url: str
+    provider_limits: str = ""
+    worker_timeout: float = WORKER_TIMEOUT_S
+
+    @classmethod
+    def load(cls, env: dict[str, str] | None = None) -> DurableSettings:
+        from tools.history import cache_dir
+
+        env = load_env() if env is None else env
+        url = env.get("CODECREW_DATABASE_URL", "").strip()
+        if not url:
+            url = f"sqlite:///{(cache_dir(env) / DATABASE_FILE).resolve()}"
+        elif not url.startswith(("postgresql://", "postgres://", "postgresql+psycopg://", "sqlite:///")):
+            raise ConfigError(
+                "CODECREW_DATABASE_URL must be postgresql://user@host/db or sqlite:///path,"
+                f" not {url.split(':')[0]}:..."
+            )
+        timeout = env.get("CODECREW_WORKER_TIMEOUT", "").strip()
+        try:
+            worker_timeout = float(timeout) if timeout else WORKER_TIMEOUT_S
+        except ValueError:
+            raise ConfigError(
+                f"CODECREW_WORKER_TIMEOUT must be a number of seconds, not {timeout!r}"
+            ) from None
+        return cls(
+            database_url=url,
+            provider_limits=env.get("CODECREW_PROVIDER_LIMITS", "").strip(),
+            worker_timeout=worker_timeout,
+        )
