@@ -32,6 +32,7 @@ OLLAMA_DEFAULTS = {
     "generator": "ollama:qwen2.5-coder:14b",
     "extractor": "ollama:llama3.1:8b-instruct-q8_0",
 }
+REPAIR_FORMATS = ("whole", "edit")
 EMBEDDED_DEFAULT = "local:qwen2.5-coder-1.5b"
 DEFAULT_OLLAMA_URL = "http://localhost:11434"
 
@@ -80,6 +81,9 @@ class Settings:
     request_limit: int = 40
     cost_limit: float | None = None
     explicit_roles: frozenset[str] = frozenset()  # roles the user set (env, .env or flag)
+    repairs: int = 2  # verify-and-repair rounds after the first version (0 = off)
+    samples: int = 1  # candidates generated concurrently, the best kept
+    repair_format: str = "whole"  # "whole": rewrite the files; "edit": SEARCH/REPLACE blocks
     role_settings: dict[str, ModelSettings] = field(default_factory=lambda: dict(ROLE_SETTINGS))
 
     @classmethod
@@ -96,6 +100,8 @@ class Settings:
             models[role] = value or OLLAMA_DEFAULTS[role]
         out = overrides.pop("out_dir", None) or env.get("CODECREW_OUT_DIR")
         cost = env.get("CODECREW_COST_LIMIT")
+        repairs, samples = _count(env, "CODECREW_REPAIRS", 2), _count(env, "CODECREW_SAMPLES", 1, low=1)
+        repair_format = env.get("CODECREW_REPAIR_FORMAT", "whole").strip() or "whole"
         settings = cls(
             **models,
             out_dir=Path(out) if out else None,
@@ -105,8 +111,24 @@ class Settings:
             cost_limit=float(cost) if cost else None,
             explicit_roles=frozenset(explicit),
             role_settings=_role_settings(env),
+            repairs=repairs,
+            samples=samples,
+            repair_format=repair_format,
         )
-        return replace(settings, **overrides) if overrides else settings
+        settings = replace(settings, **overrides) if overrides else settings
+        settings.check_loop()
+        return settings
+
+    def check_loop(self) -> None:
+        """Raise ConfigError for a repair/sample setting that cannot work."""
+        if self.repairs < 0:
+            raise ConfigError(f"--repairs must be 0 or more, not {self.repairs}")
+        if self.samples < 1:
+            raise ConfigError(f"--samples must be 1 or more, not {self.samples}")
+        if self.repair_format not in REPAIR_FORMATS:
+            raise ConfigError(
+                f"unknown repair format {self.repair_format!r}: use one of {', '.join(REPAIR_FORMATS)}"
+            )
 
     def model_for(self, role: str) -> str:
         return getattr(self, role)
@@ -114,6 +136,19 @@ class Settings:
     def with_models(self, spec: str) -> Settings:
         """The same settings with every role on one model string."""
         return replace(self, coordinator=spec, generator=spec, extractor=spec)
+
+
+def _count(env: dict[str, str], var: str, default: int, *, low: int = 0) -> int:
+    raw = env.get(var, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{var} must be a whole number, not {raw!r}") from None
+    if value < low:
+        raise ConfigError(f"{var} must be {low} or more, not {value}")
+    return value
 
 
 def _role_settings(env: dict[str, str]) -> dict[str, ModelSettings]:
@@ -144,6 +179,15 @@ def configured_models(settings: Settings | None = None, env: dict[str, str] | No
     extra = [m.strip() for m in env.get("EVAL_MODELS", "").split(",") if m.strip()]
     roles = [settings.model_for(r) for r in ROLE_VARS]
     return list(dict.fromkeys([*roles, *extra]))
+
+
+SERVE_TOKEN_VAR = "CODECREW_SERVE_TOKEN"
+
+
+def serve_token(env: dict[str, str] | None = None) -> str | None:
+    """The dashboard's access token (`CODECREW_SERVE_TOKEN`, env or .env), None when unset."""
+    env = load_env() if env is None else env
+    return env.get(SERVE_TOKEN_VAR, "").strip() or None
 
 
 def normalise_model_string(spec: str) -> str:
@@ -235,3 +279,52 @@ def _local_model(spec: str) -> Model:
         raise ConfigError(str(exc)) from None
     server = shared_server(size)  # one server per size, shared by every role of the run
     return OllamaModel(spec.removeprefix("local:"), provider=OllamaProvider(base_url=server.base_url))
+
+
+# --- durable eval runs (evals/durable.py) ------------------------------------------------
+
+DATABASE_FILE = "evals.sqlite"  # the embedded DBOS state, in the cache folder
+WORKER_TIMEOUT_S = 30.0  # a case whose worker gave no sign of life this long is run again
+
+
+@dataclass(frozen=True)
+class DurableSettings:
+    """Where durable eval runs keep their state, and how they treat workers.
+
+    `CODECREW_DATABASE_URL`: `postgresql://user@host/db` for runs shared by several workers
+    (and machines); unset, a SQLite file in the cache folder (one machine, no server).
+    `CODECREW_PROVIDER_LIMITS` overrides models.yaml's per-provider limits, e.g.
+    `openrouter-free: rate=20/60 concurrency=4; openai: rate=500/60`.
+    `CODECREW_WORKER_TIMEOUT`: seconds without a heartbeat after which a worker's cases go
+    back on their queue.
+    """
+
+    database_url: str
+    provider_limits: str = ""
+    worker_timeout: float = WORKER_TIMEOUT_S
+
+    @classmethod
+    def load(cls, env: dict[str, str] | None = None) -> DurableSettings:
+        from tools.history import cache_dir
+
+        env = load_env() if env is None else env
+        url = env.get("CODECREW_DATABASE_URL", "").strip()
+        if not url:
+            url = f"sqlite:///{(cache_dir(env) / DATABASE_FILE).resolve()}"
+        elif not url.startswith(("postgresql://", "postgres://", "postgresql+psycopg://", "sqlite:///")):
+            raise ConfigError(
+                "CODECREW_DATABASE_URL must be postgresql://user@host/db or sqlite:///path,"
+                f" not {url.split(':')[0]}:..."
+            )
+        timeout = env.get("CODECREW_WORKER_TIMEOUT", "").strip()
+        try:
+            worker_timeout = float(timeout) if timeout else WORKER_TIMEOUT_S
+        except ValueError:
+            raise ConfigError(
+                f"CODECREW_WORKER_TIMEOUT must be a number of seconds, not {timeout!r}"
+            ) from None
+        return cls(
+            database_url=url,
+            provider_limits=env.get("CODECREW_PROVIDER_LIMITS", "").strip(),
+            worker_timeout=worker_timeout,
+        )

@@ -16,6 +16,7 @@ import os
 import tempfile
 import time
 import warnings
+from contextlib import suppress
 from pathlib import Path
 
 from pydantic_ai import capture_run_messages
@@ -26,6 +27,7 @@ from agents.coordinator import LazyOutputError, PipelineState, coordinator_agent
 from agents.generator import AnswerSoFar, capture_answer
 from agents.manifest import AgentUsage, Manifest, RunTotals
 from agents.progress import Reporter
+from agents.verification import LoopFinished, RepairLoop
 from tools.errors import classify_error, describe_error
 from tools.history import CallRecord, History, cache_dir
 
@@ -86,17 +88,21 @@ async def run_pipeline(
         with capture_answer() as answer, capture_run_messages() as messages:
             try:
                 reporter.stage("coordinator", settings.coordinator, "planning")
-                await coordinator_agent.run(
-                    request,
-                    model=models["coordinator"],
-                    deps=state,
-                    model_settings=settings.role_settings["coordinator"],
-                    usage=run_usage,
-                    usage_limits=state.usage_limits,
-                )
+                # LoopFinished: a repair asked for past the cap, after being told: the run is done
+                with suppress(LoopFinished):
+                    await coordinator_agent.run(
+                        request,
+                        model=models["coordinator"],
+                        deps=state,
+                        model_settings=settings.role_settings["coordinator"],
+                        usage=run_usage,
+                        usage_limits=state.usage_limits,
+                    )
             finally:
                 coordinator.add_messages(messages, 0.0)
         manifest.status = "ok"
+        if not state.versions.kept:
+            raise RuntimeError("the coordinator finished without writing any files")
     except asyncio.CancelledError:  # a signal (agents.run): keep what there is, then stop
         manifest.status = "interrupted"
         manifest.error = f"interrupted while the {state.stage} was working"
@@ -117,9 +123,11 @@ async def run_pipeline(
         )
         # The coordinator's time is what the sub-agents did not spend.
         others = sum(a.duration for role, a in manifest.agents.items() if role != "coordinator")
+        others += sum(v.verify_duration for v in manifest.verification.versions)  # the judge's time
         coordinator.duration = max(manifest.duration - others, 0.0)
+        conclude(state.versions)
         text = state.generation.text if state.generation is not None else answer.text
-        save_partial(out_dir, manifest, text if manifest.status != "ok" else None)
+        save_partial(out_dir, manifest, text if manifest.status not in ("ok", "not_working") else None)
         record_history(manifest, source=source)
     return manifest
 
@@ -151,6 +159,15 @@ def save_partial(out_dir: Path, manifest: Manifest, answer: str | None) -> None:
         except OSError as exc:
             warnings.warn(f"could not write to {folder}: {exc}", stacklevel=2)
     manifest.saved_to = None
+
+
+def conclude(loop: RepairLoop) -> None:
+    """The run's final verdict: the kept version's, with "not_working" when it fails."""
+    loop.finish()
+    loop.close()
+    verdict = loop.verdict
+    if loop.manifest.status == "ok" and verdict is not None and verdict.status == "failed":
+        loop.manifest.status = "not_working"
 
 
 def record_history(manifest: Manifest, *, source: str = "run") -> None:

@@ -1,12 +1,11 @@
 """The `python -m agents.run "build tetris"` CLI.
 
 Plans with the coordinator, writes the code with the generator, splits it into files,
-checks and writes them with a manifest of what each model did. Models come from
-COORDINATOR_MODEL, CODE_GENERATOR_MODEL and CODE_EXTRACTOR_MODEL (env or .env) or the
-flags below. Exit codes: 0 done, 1 the run failed (see the manifest), 2 bad input or
-configuration, 3 the generator's code stayed incomplete, 130 interrupted (Ctrl-C, SIGINT),
-143 terminated (SIGTERM: a CI timeout, `kill`). Either signal keeps what the run has: the
-answer streamed so far in answer.md, the manifest with status "interrupted", the history.
+writes them, runs them (tools.verify) and repairs them from what failed, with a manifest
+of what each model did. Models come from COORDINATOR_MODEL, CODE_GENERATOR_MODEL and
+CODE_EXTRACTOR_MODEL (env or .env) or the flags below. Exit codes: see EXIT_CODES.
+Ctrl-C (130) or SIGTERM (143) keeps what the run has: the answer streamed so far in
+answer.md, the manifest with status "interrupted", the history.
 """
 
 from __future__ import annotations
@@ -20,7 +19,7 @@ from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from types import FrameType
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import typer
 from rich.console import Console
@@ -33,6 +32,15 @@ from tools.errors import describe_error
 
 console = Console(stderr=True, soft_wrap=True)  # one error = one line, however long
 EXIT_FAILED, EXIT_CONFIG, EXIT_LAZY, EXIT_INTERRUPTED, EXIT_TERMINATED = 1, 2, 3, 130, 143
+EXIT_NOT_WORKING, EXIT_UNVERIFIABLE = 4, 5
+EXIT_CODES = (
+    "Exit codes: 0 the files run (verified), or nothing here can run this kind of output (the "
+    "summary says 'not verified' and why); 1 the run failed (see the manifest); 2 bad input or "
+    "configuration; 3 the generator's code stayed incomplete; 4 files were written but do not "
+    "work (the best version is kept); 5 could not verify: the sandbox or browser did not start "
+    "(infrastructure, not the model's fault); 130 interrupted (Ctrl-C), 143 terminated "
+    "(SIGTERM): the answer so far is kept."
+)
 T = TypeVar("T")
 
 
@@ -126,13 +134,66 @@ def print_summary(manifest: Manifest) -> None:
     console.print(summary_table(manifest))
     for file in manifest.files:
         console.print(f"  [bold]{file.name}[/] {file.bytes:,} bytes")
-    for check in manifest.checks:
-        mark = "[green]✓[/]" if check.passed else "[red]✗[/]"
-        console.print(f"  {mark} {check.name}: {check.detail}")
+    static = [c for c in manifest.static_checks if not c.passed]
+    if static:  # static checks only hint: nothing was run for them; the verdict below was
+        console.print(
+            "  static checks: " + "; ".join(f"{c.name}: {c.detail}" for c in static), highlight=False
+        )
     lazy = "incomplete (placeholders)" if manifest.lazy.lazy else "complete"
     rewrites = f" after {manifest.lazy.rewrites} rewrites" if manifest.lazy.rewrites else ""
     console.print(f"  code: {lazy}{rewrites}; layout: {manifest.layout or '-'}")
+    for line in rounds_lines(manifest):
+        console.print(f"  {line}", highlight=False)
     console.print(f"  manifest: {Path(manifest.saved_to or manifest.out_dir) / 'manifest.json'}")
+    if last := verdict_line(manifest):
+        colour = (
+            "green"
+            if manifest.verification.verdict and manifest.verification.verdict.status == "verified"
+            else "red"
+        )
+        console.print(f"[{colour}]{last}[/]", highlight=False)
+
+
+def rounds_lines(manifest: Manifest) -> list[str]:
+    """One line per version when there was more than one: what each round got."""
+    record = manifest.verification
+    if len(record.versions) < 2:
+        return []
+    lines = []
+    for version in record.versions:
+        outcome = version.verdict.summary if version.verdict else (version.error or "-")
+        if version.no_change:
+            outcome = "the same files again"
+        mark = " (kept)" if version.index == record.kept else ""
+        cost = f"[{version.output_tokens:,} tokens, {version.duration:.0f}s]"
+        lines.append(f"{version.kind} {version.index}{mark}: {outcome} {cost}")
+    return lines
+
+
+def verdict_line(manifest: Manifest) -> str | None:
+    """The summary's last line: the kept version's verdict, and where its files are when it fails."""
+    verdict = manifest.verification.verdict
+    if verdict is None:
+        return None
+    summary = " ".join(verdict.summary.split())  # one line, whatever the judge wrote
+    if verdict.status == "verified":
+        return summary
+    where = f" (files kept in {manifest.out_dir})"
+    if verdict.status == "infrastructure":
+        return f"could not verify: {' '.join(verdict.reason.split())}{where}"
+    return summary + (where if verdict.status == "failed" else "")
+
+
+def exit_code(manifest: Manifest) -> int:
+    """0 only when the files run or nothing here can run them; see EXIT_CODES."""
+    if manifest.status == "lazy":
+        return EXIT_LAZY
+    if manifest.status not in ("ok", "not_working"):
+        return EXIT_FAILED
+    verdict = manifest.verification.verdict
+    if verdict is None or verdict.status in ("verified", "not_verified"):
+        return 0
+    return EXIT_UNVERIFIABLE if verdict.status == "infrastructure" else EXIT_NOT_WORKING
 
 
 def main(
@@ -147,11 +208,24 @@ def main(
     budget: str = typer.Option("normal", help="Routing budget: low, normal or high."),
     max_cost: float | None = typer.Option(None, help="Routing: max estimated USD per run."),
     ab: str | None = typer.Option(None, help="A/B test: 'MODEL_A,MODEL_B', one picked at random per run."),
+    repairs: int | None = typer.Option(
+        None, help="Repair rounds after a failed verification (CODECREW_REPAIRS, default 2; 0 = off)."
+    ),
+    samples: int | None = typer.Option(
+        None, help="Candidates generated at once, the best verified one kept (CODECREW_SAMPLES, default 1)."
+    ),
+    repair_format: str | None = typer.Option(
+        None, help="How repairs are written: whole (the files again) or edit (SEARCH/REPLACE blocks)."
+    ),
 ) -> None:
-    """Build what PROMPT asks for with a coordinator, a code generator and a code extractor.
+    """Build what PROMPT asks for with a coordinator, a code generator and a code extractor,
+    run what was written, and repair it from what failed.
 
-    Exit codes: 0 done, 1 the run failed (see the manifest), 2 bad input or configuration,
-    3 the generator's code stayed incomplete, 130 interrupted.
+    Exit codes: 0 the files run (verified), or nothing here can run this kind of output
+    (said so: "not verified"); 1 the run failed (see the manifest); 2 bad input or
+    configuration; 3 the generator's code stayed incomplete; 4 files were written but do
+    not work (the best version is kept); 5 could not verify: the sandbox or browser did not
+    start; 130 interrupted (Ctrl-C), 143 terminated (SIGTERM): the answer so far is kept.
     """
     from agents.local import stop_all_servers
     from agents.pipeline import EMPTY_PROMPT, run_pipeline
@@ -165,7 +239,13 @@ def main(
     try:
         if not prompt.strip():
             raise ConfigError(EMPTY_PROMPT)
-        settings = Settings.load(coordinator=coordinator, generator=generator, extractor=extractor)
+        loop: dict[str, Any] = {"repairs": repairs, "samples": samples, "repair_format": repair_format}
+        settings = Settings.load(
+            coordinator=coordinator,
+            generator=generator,
+            extractor=extractor,
+            **{name: value for name, value in loop.items() if value is not None},
+        )
         settings, note = choose_models(settings)
         if note:
             reporter.note(note)
@@ -221,9 +301,11 @@ def main(
         typer.echo(manifest.model_dump_json(indent=2))
     else:
         print_summary(manifest)
-    if manifest.status != "ok":
+    if manifest.status not in ("ok", "not_working"):
         console.print(f"[red]error:[/] {manifest.error}", highlight=False)
-        raise typer.Exit(EXIT_LAZY if manifest.status == "lazy" else EXIT_FAILED)
+    code = exit_code(manifest)
+    if code:
+        raise typer.Exit(code)
 
 
 app = typer.Typer(add_completion=False)

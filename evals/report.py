@@ -7,7 +7,7 @@ mix units: cost is a sum of the prices the providers' responses gave (None when 
 one, never 0 for "unknown"); tokens are counted separately; latency is the median case
 duration.
 
-The HTML report is one self-contained file: inline SVG charts, no script, no network;
+The HTML report is one self-contained file: inline SVG charts (matplotlib), no script, no network;
 Tetris screenshots embedded as data URIs (and linked to the files beside it). It is built
 by evals.report_html with evals.charts; evals.formatting says how the numbers read. This
 module keeps every name it had before that split.

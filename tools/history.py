@@ -18,14 +18,14 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-SCHEMA_VERSION = 2  # 2: a call's outcome may be "interrupted" (a run stopped by a signal)
+SCHEMA_VERSION = 3  # 2: evals.sample (a case run several times); 3: outcome "interrupted"
 BUSY_TIMEOUT_S = 30.0
 # Calls that did real work; probes are tiny requests that would skew latency and cost.
 WORK_SOURCES: tuple[str, ...] = ("run", "eval", "ab")
@@ -63,7 +63,8 @@ CREATE TABLE IF NOT EXISTS evals (
     cost REAL,
     lazy INTEGER NOT NULL,
     error_class TEXT,
-    started TEXT NOT NULL
+    started TEXT NOT NULL,
+    sample INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS evals_model_suite ON evals (model, suite, started);
 CREATE TABLE IF NOT EXISTS probes (
@@ -88,11 +89,13 @@ CREATE TABLE IF NOT EXISTS cooldowns (
 """
 
 
-def cache_dir() -> Path:
-    """codecrew's cache directory (`CODECREW_CACHE_DIR`, `$XDG_CACHE_HOME/codecrew`, ...)."""
-    if explicit := os.environ.get("CODECREW_CACHE_DIR"):
+def cache_dir(env: Mapping[str, str] | None = None) -> Path:
+    """codecrew's cache directory (`CODECREW_CACHE_DIR`, `$XDG_CACHE_HOME/codecrew`, ...),
+    from `env` (default: the environment)."""
+    env = os.environ if env is None else env
+    if explicit := env.get("CODECREW_CACHE_DIR"):
         return Path(explicit).expanduser()
-    xdg = os.environ.get("XDG_CACHE_HOME")
+    xdg = env.get("XDG_CACHE_HOME")
     base = Path(xdg).expanduser() if xdg else Path.home() / ".cache"
     return base / "codecrew"
 
@@ -160,6 +163,7 @@ class EvalRecord:
     lazy: bool
     error_class: str | None
     started: datetime
+    sample: int = 0  # which of the case's samples (evals.run --samples)
 
 
 @dataclass
@@ -276,15 +280,20 @@ class History:
             if version < SCHEMA_VERSION:
                 db.execute("BEGIN IMMEDIATE")
                 version = db.execute("PRAGMA user_version").fetchone()[0]  # another process?
-                if version == 1:  # SQLite cannot alter a CHECK: rebuild calls with the new one
-                    db.execute("ALTER TABLE calls RENAME TO calls_v1")
+                has_evals = db.execute("SELECT 1 FROM sqlite_master WHERE name = 'evals'").fetchone()
+                if has_evals and version < 2:
+                    db.execute("ALTER TABLE evals ADD COLUMN sample INTEGER NOT NULL DEFAULT 0")
+                has_calls = db.execute("SELECT 1 FROM sqlite_master WHERE name = 'calls'").fetchone()
+                rebuild_calls = bool(has_calls) and version < 3
+                if rebuild_calls:  # SQLite cannot alter a CHECK: rebuild calls with the new one
+                    db.execute("ALTER TABLE calls RENAME TO calls_old")
                     db.execute("DROP INDEX IF EXISTS calls_model_started")
                 for statement in _SCHEMA.split(";"):
                     if statement.strip():
                         db.execute(statement)
-                if version == 1:
-                    db.execute("INSERT INTO calls SELECT * FROM calls_v1")
-                    db.execute("DROP TABLE calls_v1")
+                if rebuild_calls:
+                    db.execute("INSERT INTO calls SELECT * FROM calls_old")
+                    db.execute("DROP TABLE calls_old")
                 db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
                 db.execute("COMMIT")
 
@@ -341,8 +350,8 @@ class History:
         """Store one eval case result."""
         self._write(
             "INSERT INTO evals (run_id, suite, model, mode, case_name, passed, reason, duration,"
-            " input_tokens, output_tokens, cost, lazy, error_class, started)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " input_tokens, output_tokens, cost, lazy, error_class, started, sample)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 rec.run_id,
                 rec.suite,
@@ -358,8 +367,18 @@ class History:
                 int(rec.lazy),
                 rec.error_class,
                 _ts(rec.started),
+                rec.sample,
             ),
         )
+
+    def forget_eval_run(self, run_id: str) -> None:
+        """Drop what an eval run recorded (its cases and their calls), so that recording the
+        run again (a resumed run's whole report) leaves each case once."""
+        with self._connect() as db:
+            db.execute("BEGIN IMMEDIATE")
+            db.execute("DELETE FROM evals WHERE run_id = ?", (run_id,))
+            db.execute("DELETE FROM calls WHERE run_id = ? AND source = 'eval'", (run_id,))
+            db.execute("COMMIT")
 
     def record_probe(self, rec: ProbeRecord) -> None:
         """Store one discovery probe result."""

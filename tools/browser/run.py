@@ -19,6 +19,7 @@ from playwright.async_api import BrowserContext, Page
 from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import TimeoutError as PlaywrightTimeoutError
 
+from tools.browser.error_places import ERROR_PLACES_INIT_SCRIPT, ERROR_PLACES_SCRIPT
 from tools.browser.page_scripts import (
     _INIT_SCRIPT,
     _SAMPLE_LIMITS,
@@ -67,6 +68,7 @@ class _PageRun:
         self.advances: tuple[bool, str] | None = None
         self.keys: tuple[bool, str] | None = None
         self.screenshot: Path | None = None
+        self.error_places: list[str] = []  # "TypeError: ... @ index.html:3:33", first MAX_ERRORS
 
     async def play(self, context: BrowserContext, origin: str, url: str, screenshot: Path | None) -> None:
         await context.route("**/*", functools.partial(self._route, origin))
@@ -78,6 +80,7 @@ class _PageRun:
         await context.clock.pause_at(start + 0.001)
         await context.add_init_script(_WEBRTC_SCRIPT)  # first: before any script of the page
         await context.add_init_script(_INIT_SCRIPT)  # after the clock: it wraps the fake timers
+        await context.add_init_script(ERROR_PLACES_INIT_SCRIPT)
         self.page = page = await context.new_page()
         page.on("popup", self._on_popup)
         page.on("pageerror", self._on_page_error)
@@ -89,10 +92,7 @@ class _PageRun:
             await self._load(url)
             self.first = await self.sample()
             await self.step(SETTLE_MS)
-            await check_advances(self, IDLE_MS)
-            await check_keys(self)
-            if self.advances and not self.advances[0]:
-                await check_advances(self, IDLE_MS, after_keys=True)
+            await self.probe()
         except _Stop as stop:
             self.stopped = str(stop)
         except PlaywrightError as error:  # e.g. the document was replaced mid-call
@@ -101,12 +101,22 @@ class _PageRun:
             with contextlib.suppress(Exception):
                 self.suppressed = int(await self.op(page.evaluate(_SUPPRESSED_SCRIPT), "counting errors"))
                 self.error_count += self.suppressed
+            with contextlib.suppress(Exception):
+                places = await self.op(page.evaluate(ERROR_PLACES_SCRIPT), "reading where errors were thrown")
+                self.error_places = [_truncate(str(place).replace(origin + "/", "")) for place in places]
         if screenshot is not None and self.unresponsive is None:
             with contextlib.suppress(Exception):
                 screenshot.parent.mkdir(parents=True, exist_ok=True)
                 timeout_ms = max(500, min(5000, self._remaining() * 1000))
                 await page.screenshot(path=screenshot, timeout=timeout_ms)
                 self.screenshot = screenshot
+
+    async def probe(self) -> None:
+        """The game probes: does it move by itself, do the keys move it."""
+        await check_advances(self, IDLE_MS)
+        await check_keys(self)
+        if self.advances and not self.advances[0]:
+            await check_advances(self, IDLE_MS, after_keys=True)
 
     async def _load(self, url: str) -> None:
         assert self.page is not None

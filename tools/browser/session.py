@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 from playwright.async_api import Browser, async_playwright
 from playwright.async_api import Error as PlaywrightError
 
+from tools.browser.app_probes import _AppRun, app_report, failed_app_report
 from tools.browser.chromium import (
     CHROMIUM_ENV,
     DEFAULT_CHROMIUM,
@@ -55,6 +56,22 @@ def check_game_page(
         return browser.check(site_dir, entry, screenshot=screenshot, timeout=timeout)
     with BrowserSession() as session:
         return session.check(site_dir, entry, screenshot=screenshot, timeout=timeout)
+
+
+def check_app_page(
+    site_dir: Path,
+    entry: str = "index.html",
+    *,
+    screenshot: Path | None = None,
+    timeout: float = 20.0,
+    browser: BrowserSession | None = None,
+) -> PageReport:
+    """Load a web app (no game) in headless chromium and report loads, draws and
+    responds_to_input (tools.browser.app_probes); otherwise as `check_game_page`."""
+    if browser is not None:
+        return browser.check_app(site_dir, entry, screenshot=screenshot, timeout=timeout)
+    with BrowserSession() as session:
+        return session.check_app(site_dir, entry, screenshot=screenshot, timeout=timeout)
 
 
 class BrowserSession:
@@ -105,6 +122,38 @@ class BrowserSession:
             # The run has its own deadline; this is the backstop if chromium stops answering.
             self._call(self._drop_browser(), timeout=30)
             return _failed_report("the browser stopped answering", time.monotonic() - started)
+
+    def check_app(
+        self,
+        site_dir: Path,
+        entry: str = "index.html",
+        *,
+        screenshot: Path | None = None,
+        timeout: float = 20.0,
+    ) -> PageReport:
+        """Blocking form of `check_app_async`: see `check_app_page`."""
+        started = time.monotonic()
+        try:
+            return self._call(self._check(site_dir, entry, screenshot, timeout, app=True), timeout + 30)
+        except TimeoutError:
+            self._call(self._drop_browser(), timeout=30)
+            stopped = _failed_report("the browser stopped answering", time.monotonic() - started)
+            return failed_app_report(stopped)
+
+    async def check_app_async(
+        self,
+        site_dir: Path,
+        entry: str = "index.html",
+        *,
+        screenshot: Path | None = None,
+        timeout: float = 20.0,
+    ) -> PageReport:
+        """Judge a web app (loads, draws, responds_to_input; tools.browser.app_probes) from
+        any event loop."""
+        future = asyncio.run_coroutine_threadsafe(
+            self._check(site_dir, entry, screenshot, timeout, app=True), self._loop
+        )
+        return await asyncio.wrap_future(future)
 
     async def check_async(
         self,
@@ -167,13 +216,17 @@ class BrowserSession:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(playwright.stop(), 10)
 
-    async def _check(self, site_dir: Path, entry: str, screenshot: Path | None, timeout: float) -> PageReport:
+    async def _check(
+        self, site_dir: Path, entry: str, screenshot: Path | None, timeout: float, app: bool = False
+    ) -> PageReport:
         started = time.monotonic()
         site_dir = Path(site_dir)
         if not (site_dir / entry).is_file():
-            return _failed_report(f"{entry} not found in {site_dir}", 0.0)
+            missing = _failed_report(f"{entry} not found in {site_dir}", 0.0)
+            return failed_app_report(missing) if app else missing
         browser = await self._ensure_browser()
-        run = _PageRun(started + timeout, min(LOAD_TIMEOUT, timeout / 4), min(OP_TIMEOUT, timeout / 4))
+        kind = _AppRun if app else _PageRun
+        run = kind(started + timeout, min(LOAD_TIMEOUT, timeout / 4), min(OP_TIMEOUT, timeout / 4))
         with _serve(site_dir) as origin:
             context = await browser.new_context(
                 viewport=VIEWPORT, service_workers="block", accept_downloads=False
@@ -186,4 +239,6 @@ class BrowserSession:
                 except Exception:
                     # A renderer that will not die takes the browser with it; relaunch later.
                     await self._drop_browser()
+        if isinstance(run, _AppRun):
+            return app_report(run, time.monotonic() - started)
         return page_report(run, time.monotonic() - started)

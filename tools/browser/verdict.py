@@ -45,6 +45,7 @@ def page_report(run: _PageRun, duration: float) -> PageReport:
         duration=round(duration, 3),
         dialogs=_lines(run.dialogs.items()),
         error_count=run.error_count,
+        error_places=list(run.error_places),
     )
 
 
