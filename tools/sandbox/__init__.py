@@ -14,9 +14,10 @@ works (`available_isolations()` lists all of them, `run_sandboxed(..., isolation
   /home are private tmpfs, so no host file written there and no Unix socket living there
   (Docker, databases, D-Bus, anything in /tmp) is reachable; the caller's home and this
   repository (where a `.env` may live) are hidden behind empty tmpfs too. The work dir is a
-  fresh dir in the private /tmp, filled with copies of the run's files (`bwrap --file`), so
-  the work dir and /tmp share one tmpfs capped at `max_disk_mb` (/dev/shm gets a quarter of
-  that): total bytes written are capped, not only each file. The interpreters a run may use
+  fresh dir in the private /tmp, filled with a copy of the run's files (`cp` from the
+  host's run dir, bound read-only at /run/codecrew-input), so the work dir and /tmp share
+  one tmpfs capped at `max_disk_mb` (/dev/shm gets a quarter of that): total bytes written
+  are capped, not only each file. The interpreters a run may use
   (ours: its venv, as named and as resolved, and its base install; an absolute `cmd[0]`: its
   install) are re-exposed read-only wherever they live, so `sys.executable` and a venv in
   /tmp work inside. As root, bwrap runs privileged (no user namespace) and `setpriv` drops

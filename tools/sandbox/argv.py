@@ -122,10 +122,16 @@ def _setpriv(uid: int) -> list[str]:
     ]
 
 
-def started_marker(token: str, inner: list[str]) -> list[str]:
+# Where bwrap shows the host's run dir, read-only, for the copy into the capped work dir.
+INPUT_DIR = "/run/codecrew-input"
+
+
+def started_marker(token: str, inner: list[str], *, copy_in: bool = False) -> list[str]:
     """Print `token` on stderr, then exec `inner`: once the token is there, the sandbox is
-    set up and what follows is the command's own doing."""
-    return ["/bin/sh", "-c", 'printf "%s\\n" "$0" >&2; exec "$@"', token, *inner]
+    set up and what follows is the command's own doing. `copy_in`: first copy the run's
+    files from INPUT_DIR into the work dir (the cwd); a failed copy prints no token."""
+    copy = f"cp -R {INPUT_DIR}/. . || exit 125; " if copy_in else ""
+    return ["/bin/sh", "-c", copy + 'printf "%s\\n" "$0" >&2; exec "$@"', token, *inner]
 
 
 def _mount_parents(below: str, path: str) -> list[str]:
@@ -143,15 +149,14 @@ def _bwrap_argv(
     inner: list[str],
     limits: SandboxLimits,
     uid: int | None,
-    inputs: Sequence[tuple[str, int | None]] = (),
     command: str = "",
 ) -> list[str]:
     """bwrap: as root, privileged (no user namespace), then setpriv drops to `uid` inside;
     otherwise unprivileged in a new user namespace, as the caller.
 
     The work dir is a fresh dir in the sandbox's own /tmp (one tmpfs of `max_disk_mb` for
-    both), filled from `inputs`: (path relative to the work dir, open fd of a file, or None
-    for a dir)."""
+    both); `inner` (started_marker with copy_in) copies the run's files into it from the
+    host's run dir, shown read-only at INPUT_DIR."""
     argv = [_which("bwrap") or "bwrap", "--die-with-parent", "--new-session"]
     if uid is None:
         argv += ["--unshare-all"]
@@ -187,12 +192,7 @@ def _bwrap_argv(
         argv += ["--perms", "0777", "--dir", str(work)]
     else:  # an unusual TMPDIR: a tmpfs of its own, with the same cap
         argv += ["--size", str(disk), "--perms", "0777", "--tmpfs", str(work)]
-    for rel, fd in inputs:
-        target = str(work / rel)
-        if fd is None:
-            argv += ["--perms", "0777", "--dir", target]
-        else:
-            argv += ["--perms", "0666", "--file", str(fd), target]
+    argv += ["--ro-bind", str(work), INPUT_DIR]
     argv += ["--chdir", str(work), "--", *inner]
     return argv
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
 import secrets
 import signal
@@ -113,19 +112,6 @@ def _command_problem(command: str, isolation: str, env: Mapping[str, str] | None
     return None
 
 
-def _work_inputs(work: Path) -> list[tuple[str, int | None]]:
-    """The run's files as (relative path, open read fd; None for a dir), dirs first."""
-    inputs: list[tuple[str, int | None]] = []
-    for dirpath, dirnames, filenames in os.walk(work):
-        dirnames.sort()
-        for name in dirnames:
-            inputs.append((os.path.relpath(os.path.join(dirpath, name), work), None))
-        for name in sorted(filenames):
-            path = os.path.join(dirpath, name)
-            inputs.append((os.path.relpath(path, work), os.open(path, os.O_RDONLY | os.O_CLOEXEC)))
-    return inputs
-
-
 def _run(
     cmd: list[str],
     root: Path,
@@ -141,12 +127,10 @@ def _run(
     else:
         nproc = _count_tasks(os.getuid()) + limits.max_processes
     token = f"codecrew-sandbox-started-{secrets.token_hex(8)}"
-    inner = started_marker(token, _prlimit(cmd, limits, nproc))
+    inner = started_marker(token, _prlimit(cmd, limits, nproc), copy_in=isolation == BWRAP)
     drop: dict[str, Any] = {}  # root drops privileges inside bwrap/unshare, or here via subprocess
-    inputs: list[tuple[str, int | None]] = []
     if isolation == BWRAP:
-        inputs = _work_inputs(work)
-        argv = _bwrap_argv(work, inner, limits, uid, inputs, command=cmd[0])
+        argv = _bwrap_argv(work, inner, limits, uid, command=cmd[0])
     elif isolation == UNSHARE:
         if uid is None:
             raise RuntimeError("the unshare-net sandbox needs root")
@@ -166,17 +150,11 @@ def _run(
             stderr=subprocess.PIPE,
             start_new_session=True,
             close_fds=True,
-            pass_fds=[fd for _, fd in inputs if fd is not None],
             **drop,
         )
     except OSError as exc:
         why = f"the {isolation} sandbox could not start: {exc}"
         return SandboxResult(None, "", "", False, 0.0, isolation, None, infrastructure=why)
-    finally:
-        for _, fd in inputs:
-            if fd is not None:
-                with contextlib.suppress(OSError):
-                    os.close(fd)
     killer = _Killer(proc.pid, uid)
     stdin_bytes = stdin.encode() if stdin is not None else None
     pumped = _pump(
