@@ -132,7 +132,7 @@ def _role_settings(env: dict[str, str]) -> dict[str, ModelSettings]:
 
 def local_models() -> list[str]:
     """The embedded models: usable anywhere, with no key and no server to install."""
-    from agents.local import LOCAL_MODELS
+    from agents.local.server import LOCAL_MODELS
 
     return list(LOCAL_MODELS)
 
@@ -158,13 +158,13 @@ def build_model(spec: str, settings: Settings, *, role: str = "generator") -> Mo
     """A pydantic-ai model for a model string; a comma list or `auto` becomes a fallback chain.
 
     Chains get HTTP retries with backoff, a circuit breaker and the history's cool-downs
-    (agents/rotation.py); `auto` takes the chain from the measured history.
+    (agents/models/rotation.py); `auto` takes the chain from the measured history.
     """
     parts = [normalise_model_string(p) for p in spec.split(",") if p.strip()]
     if not parts:
         raise ConfigError("empty model string: set e.g. CODE_GENERATOR_MODEL=ollama:qwen2.5-coder:14b")
     if len(parts) > 1 or parts == ["auto"]:
-        from agents.rotation import chain_models, resilient_model
+        from agents.models.rotation import chain_models, resilient_model
         from tools.history import History
 
         history = History()
@@ -227,7 +227,7 @@ def _local_model(spec: str) -> Model:
     from pydantic_ai.models.ollama import OllamaModel
     from pydantic_ai.providers.ollama import OllamaProvider
 
-    from agents.local import LocalServerError, parse_local_model, shared_server
+    from agents.local.server import LocalServerError, parse_local_model, shared_server
 
     try:
         size = parse_local_model(spec)

@@ -98,10 +98,10 @@ def main(
     Exit codes: 0 done, 1 the run failed (see the manifest), 2 bad input or configuration,
     3 the generator's code stayed incomplete, 130 interrupted.
     """
-    from agents.local import stop_all_servers
+    from agents.local.server import stop_all_servers
+    from agents.models.routing import pick_generator
     from agents.pipeline import EMPTY_PROMPT, run_pipeline
     from agents.preflight import check_ollama, choose_models
-    from agents.routing import pick_generator
     from agents.tracing import configure_tracing
 
     configure_tracing()

@@ -19,7 +19,7 @@ import typer
 
 from agents.config import Settings, build_model
 from agents.generator import generate
-from agents.local import parse_local_model, shared_server, stop_all_servers
+from agents.local.server import parse_local_model, shared_server, stop_all_servers
 from agents.pipeline import run_pipeline
 
 

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from inline_snapshot import snapshot
 
-from agents.catalog import (
+from agents.models.catalog import (
     TASK_TYPES,
     TIERS,
     CatalogError,
@@ -19,7 +19,7 @@ from agents.catalog import (
     model_card,
     read_catalog_file,
 )
-from agents.compare import Recommendation, Thresholds, quality, recommend
+from agents.models.compare import Recommendation, Thresholds, quality, recommend
 from tools.history import CallRecord, EvalRecord, History, ModelStats
 
 T0 = datetime(2025, 1, 1, tzinfo=UTC)
@@ -321,7 +321,7 @@ def cli_history(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> History:
 def invoke(*args: str) -> Any:
     from typer.testing import CliRunner
 
-    from agents.models import app
+    from agents.models.cli import app
 
     return CliRunner().invoke(app, list(args))
 

@@ -15,7 +15,7 @@ from typing import Any
 import pydantic_ai.models
 import pytest
 
-from agents.discovery import DiscoveredModel, DiscoveryError, discover, http_json, ollama_host, probe
+from agents.models.discovery import DiscoveredModel, DiscoveryError, discover, http_json, ollama_host, probe
 from tools.history import History
 
 # A route answers (status, headers, body); body may be bytes (sent raw) or JSON-able.
@@ -391,7 +391,7 @@ async def test_probe_classifies_each_model(
 def test_cli_unreachable_provider_is_one_line(monkeypatch: pytest.MonkeyPatch, no_provider_env: None) -> None:
     from typer.testing import CliRunner
 
-    from agents.models import app
+    from agents.models.cli import app
 
     monkeypatch.setenv("OLLAMA_HOST", f"127.0.0.1:{free_port()}")
     result = CliRunner().invoke(app, ["discover"])
@@ -404,7 +404,7 @@ def test_cli_unreachable_provider_is_one_line(monkeypatch: pytest.MonkeyPatch, n
 def test_cli_discover_openrouter_free_json(monkeypatch: pytest.MonkeyPatch, no_provider_env: None) -> None:
     from typer.testing import CliRunner
 
-    from agents.models import app
+    from agents.models.cli import app
 
     with FakeServer({("GET", "/api/v1/models"): ok(OPENROUTER_MODELS)}) as server:
         monkeypatch.setenv("OPENROUTER_BASE_URL", f"{server.url}/api/v1")
@@ -431,7 +431,7 @@ def test_cli_discover_probe_records_history(
 ) -> None:
     from typer.testing import CliRunner
 
-    from agents.models import app
+    from agents.models.cli import app
 
     monkeypatch.setenv("CODECREW_HISTORY", str(tmp_path / "h.sqlite"))
     chat_server.routes[("GET", "/v1/models")] = openai_models("tooly", "limited")

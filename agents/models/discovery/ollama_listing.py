@@ -9,10 +9,10 @@ from typing import Any
 
 import httpx
 
-from agents.discovery import http_json
-from agents.discovery.http_json import _http_error, _malformed
-from agents.discovery.openai_listing import _discover_openai_compatible
-from agents.discovery.records import DiscoveredModel, DiscoveryError
+from agents.models.discovery import http_json
+from agents.models.discovery.http_json import _http_error, _malformed
+from agents.models.discovery.openai_listing import _discover_openai_compatible
+from agents.models.discovery.records import DiscoveredModel, DiscoveryError
 from tools.errors import ErrorClass
 
 DEFAULT_OLLAMA_HOST = "http://localhost:11434"

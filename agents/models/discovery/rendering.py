@@ -6,7 +6,7 @@ import json
 from dataclasses import asdict
 from typing import Any
 
-from agents.discovery.records import DiscoveredModel, ProbeResult
+from agents.models.discovery.records import DiscoveredModel, ProbeResult
 
 
 def _fmt_price(value: float | None) -> str:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from agents.discovery.http_json import _get_json, _malformed
-from agents.discovery.records import DiscoveredModel
+from agents.models.discovery.http_json import _get_json, _malformed
+from agents.models.discovery.records import DiscoveredModel
 
 
 async def _discover_openai_compatible(base_url: str, label: str) -> list[DiscoveredModel]:

@@ -27,11 +27,11 @@ The package, one job per module: `records` (the data types and DiscoveryError),
 
 from __future__ import annotations
 
-from agents.discovery.listing import discover
-from agents.discovery.ollama_listing import ollama_host
-from agents.discovery.probing import probe
-from agents.discovery.records import DiscoveredModel, DiscoveryError, ProbeResult
-from agents.discovery.rendering import discovery_table, to_json
+from agents.models.discovery.listing import discover
+from agents.models.discovery.ollama_listing import ollama_host
+from agents.models.discovery.probing import probe
+from agents.models.discovery.records import DiscoveredModel, DiscoveryError, ProbeResult
+from agents.models.discovery.rendering import discovery_table, to_json
 
 __all__ = [
     "DiscoveredModel",

@@ -1,6 +1,6 @@
 """The embedded local model: a llama.cpp server in a child process that codecrew owns.
 
-`LocalServer` starts `python -m agents.local_server` on 127.0.0.1, waits for `/health`,
+`LocalServer` starts `python -m agents.local.child` on 127.0.0.1, waits for `/health`,
 and stops it (SIGTERM, then SIGKILL after a grace period). The child also exits on its own
 when this process dies, however it dies, so no server is left behind.
 
@@ -34,13 +34,13 @@ from typing import IO
 logger = logging.getLogger(__name__)
 
 HOST = "127.0.0.1"
-REPO_ROOT = Path(__file__).resolve().parent.parent
-CHAT_TEMPLATE = REPO_ROOT / "prompts" / "chat_templates" / "qwen2.5-tools.jinja"
+REPO_ROOT = Path(__file__).resolve().parents[2]
+CHAT_TEMPLATE = REPO_ROOT / "agents" / "prompts" / "chat_templates" / "qwen2.5-tools.jinja"
 LOCAL_MODELS = {
     "local:qwen2.5-coder-1.5b": "1.5b",
     "local:qwen2.5-coder-0.5b": "0.5b",
 }
-READY_LINE = "codecrew local server: listening on"  # printed by agents.local_server
+READY_LINE = "codecrew local server: listening on"  # printed by agents.local.child
 STOP_GRACE_SECONDS = 5.0
 LLAMA_ERROR = re.compile(r"^[\d.]+ E (.*)$")  # llama.cpp's log lines at error level
 
@@ -182,7 +182,7 @@ class LocalServer:
         cmd = [
             sys.executable,
             "-m",
-            "agents.local_server",
+            "agents.local.child",
             f"--model={self.model_path}",
             f"--alias={self.model_name}",
             f"--host={HOST}",
@@ -207,7 +207,7 @@ class LocalServer:
             )
         if self.chat_template is not None and not self.chat_template.is_file():
             raise LocalServerError(f"chat template {self.chat_template} is missing")
-        from agents.weights import cache_dir
+        from agents.local.weights import cache_dir
 
         started = time.monotonic()
         port = choose_port(self.settings.port)
@@ -338,7 +338,7 @@ _signals_installed = False
 
 def shared_server(size: str) -> LocalServer:
     """The running server for `size` in this process, started (and fetched) on first use."""
-    from agents.weights import WEIGHTS, WeightsError, fetch_weights
+    from agents.local.weights import WEIGHTS, WeightsError, fetch_weights
 
     if size not in WEIGHTS:
         choices = " or ".join(LOCAL_MODELS)

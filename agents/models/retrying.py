@@ -9,7 +9,7 @@ at once: the next model is better than a long wait. Read timeouts are not retrie
 took the whole read timeout is replaced, not asked again). The last failed answer reaches the
 provider SDK unchanged, so pydantic-ai still raises its usual `ModelHTTPError(429)`.
 
-agents/rotation.py puts this client under its fallback chains and circuit breaker.
+agents/models/rotation.py puts this client under its fallback chains and circuit breaker.
 """
 
 from __future__ import annotations

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from agents.discovery.ollama_listing import _discover_ollama, ollama_host
-from agents.discovery.openai_listing import _discover_openai_compatible
-from agents.discovery.openrouter_listing import _discover_openrouter
-from agents.discovery.records import DiscoveredModel, DiscoveryError
+from agents.models.discovery.ollama_listing import _discover_ollama, ollama_host
+from agents.models.discovery.openai_listing import _discover_openai_compatible
+from agents.models.discovery.openrouter_listing import _discover_openrouter
+from agents.models.discovery.records import DiscoveredModel, DiscoveryError
 from tools.errors import ErrorClass
 
 

@@ -30,7 +30,7 @@ def fetch_local(
     """Download and verify the local model's GGUF weights; print the path, size and time."""
     import time
 
-    from agents.weights import WeightsError, fetch_weights
+    from agents.local.weights import WeightsError, fetch_weights
 
     started = time.monotonic()
     try:
@@ -43,7 +43,7 @@ def fetch_local(
     typer.echo(f"{path}\t{size_mb:,.1f} MB\t{elapsed:.1f} s")
 
 
-# -- catalog, discovery and comparison (agents/catalog.py, discovery/, compare.py) ------
+# -- catalog, discovery and comparison (agents/models/catalog.py, discovery/, compare.py) ------
 
 
 def _console() -> Any:
@@ -76,7 +76,7 @@ def list_models(
     import json
     from dataclasses import asdict
 
-    from agents.catalog import CatalogError, catalog_table, load_catalog
+    from agents.models.catalog import CatalogError, catalog_table, load_catalog
 
     try:
         cards = list(load_catalog(history=_existing_history()).values())
@@ -99,7 +99,7 @@ def show(
     import json
     from dataclasses import asdict
 
-    from agents.catalog import CatalogError, card_text, model_card
+    from agents.models.catalog import CatalogError, card_text, model_card
 
     try:
         card = model_card(model, _existing_history())
@@ -122,7 +122,7 @@ def discover_models(
     """List the models a provider really serves (and, with --probe, whether they work)."""
     import asyncio
 
-    from agents.discovery import DiscoveryError, discover, discovery_table, probe, to_json
+    from agents.models.discovery import DiscoveryError, discover, discovery_table, probe, to_json
 
     try:
         models = asyncio.run(discover(provider, free_only=free))
@@ -151,7 +151,7 @@ def compare(
     import json
     from dataclasses import asdict
 
-    from agents.compare import Thresholds, comparison_table, empty_stats, quality, recommend
+    from agents.models.compare import Thresholds, comparison_table, empty_stats, quality, recommend
     from tools.history import WORK_SOURCES
 
     history = _existing_history()

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from agents.catalog import _fmt_cost, _fmt_seconds, _fmt_tps, _money, _pct
+from agents.models.catalog import _fmt_cost, _fmt_seconds, _fmt_tps, _money, _pct
 from tools.history import ModelStats
 
 

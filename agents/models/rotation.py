@@ -2,7 +2,7 @@
 
 Three layers, innermost first:
 
-1. HTTP retries (`retrying_client`, agents/retrying.py): backoff with jitter, Retry-After
+1. HTTP retries (`retrying_client`, agents/models/retrying.py): backoff with jitter, Retry-After
    honoured up to a limit, 408/429/5xx/529 and connect/pool timeouts retried a few times.
 2. `FallbackModel`: on any `ModelAPIError` (429, 5xx, connection errors, timeouts) the next model.
 3. `CircuitBreaker`: N failures of a model within a window put it in a cool-down kept in the
@@ -44,7 +44,7 @@ from agents.config import (
     build_single,
     normalise_model_string,
 )
-from agents.retrying import RetryPolicy, retrying_client
+from agents.models.retrying import RetryPolicy, retrying_client
 from tools.errors import classify_error
 from tools.history import WORK_SOURCES, History
 

@@ -1,14 +1,14 @@
 """The model catalog: what we know about each model.
 
 A `ModelCard` merges three sources, each for what it is good at:
-- `models.yaml` (repo root): tier, task types, strengths, published figures, and prices
+- `models.yaml` (next to this module): tier, task types, strengths, published figures, and prices
   that only fill gaps;
 - genai-prices (the price table pydantic-ai uses for `RunUsage.cost`): prices and context
   window, preferred whenever it knows the model;
 - the history (tools/history.py): what codecrew measured (success rate, latency, cost per
   call, eval pass rates).
 
-The comparison of two models (`recommend()`) is in agents/compare.py.
+The comparison of two models (`recommend()`) is in agents/models/compare.py.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from typing import Any
 
 from tools.history import WORK_SOURCES, History, ModelStats, history_path
 
-CATALOG_PATH = Path(__file__).resolve().parent.parent / "models.yaml"
+CATALOG_PATH = Path(__file__).resolve().parent / "models.yaml"
 TIERS = ("premium", "workhorse", "budget", "specialized", "local")
 TASK_TYPES = (
     "architecture",

@@ -6,7 +6,7 @@ from typing import Any
 
 import httpx
 
-from agents.discovery.records import DiscoveryError
+from agents.models.discovery.records import DiscoveryError
 from tools.errors import ErrorClass, classify_http
 
 # Read as `http_json.LIST_TIMEOUT` by the Ollama listing too, so one setting governs both.

@@ -5,8 +5,8 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from agents.discovery.http_json import _get_json, _malformed
-from agents.discovery.records import DiscoveredModel
+from agents.models.discovery.http_json import _get_json, _malformed
+from agents.models.discovery.records import DiscoveredModel
 
 OPENROUTER_URL = "https://openrouter.ai/api/v1"
 

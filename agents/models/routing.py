@@ -13,8 +13,8 @@ import random
 import re
 from dataclasses import dataclass, field, replace
 
-from agents.catalog import ModelCard, load_catalog
 from agents.config import EMBEDDED_DEFAULT, ConfigError, Settings, configured_models, local_models
+from agents.models.catalog import ModelCard, load_catalog
 from tools.history import WORK_SOURCES, History, ModelStats
 
 TIER_LADDER = ("local", "budget", "workhorse", "premium")  # cheapest first; "specialized" is opt-in
