@@ -15,9 +15,10 @@ from pathlib import Path
 from pydantic_ai import capture_run_messages
 from pydantic_ai.usage import RunUsage, UsageLimits
 
-from agents.config import ROLE_VARS, ConfigError, Settings, build_model
+from agents.config import ROLE_VARS, ConfigError, Settings
 from agents.coordinator import LazyOutputError, PipelineState, coordinator_agent
 from agents.manifest import AgentUsage, Manifest, RunTotals
+from agents.models.build import build_model
 from agents.progress import Reporter
 from tools.errors import classify_error, describe_error
 from tools.history import CallRecord, History

@@ -159,7 +159,7 @@ Generate = Callable[..., Awaitable[Any]]
 
 
 def _default_builder(settings: Any) -> Builder:
-    from agents.config import build_model
+    from agents.models.build import build_model
 
     return lambda spec: build_model(spec, settings)
 

@@ -11,11 +11,10 @@ from agents.config import (
     EMBEDDED_DEFAULT,
     ConfigError,
     Settings,
-    build_model,
     configured_models,
-    normalise_model_string,
     ollama_urls,
 )
+from agents.models.build import build_model, normalise_model_string
 from agents.preflight import choose_models, ollama_names
 
 CLOSED = "http://127.0.0.1:9"  # nothing listens on the discard port
