@@ -15,7 +15,9 @@ from typing import Any
 import pydantic_ai.models
 import pytest
 
-from agents.models.discovery import DiscoveredModel, DiscoveryError, discover, http_json, ollama_host, probe
+from agents.models import discovery
+from agents.models.discovery import DiscoveredModel, DiscoveryError, discover, ollama_host
+from agents.models.probing import probe
 from tools.history import History
 
 # A route answers (status, headers, body); body may be bytes (sent raw) or JSON-able.
@@ -273,7 +275,7 @@ async def test_openrouter_errors(
 
 
 async def test_slow_provider_times_out(monkeypatch: pytest.MonkeyPatch, no_provider_env: None) -> None:
-    monkeypatch.setattr(http_json, "LIST_TIMEOUT", 0.3)  # both listings read it there
+    monkeypatch.setattr(discovery, "LIST_TIMEOUT", 0.3)
 
     def slow(body: dict[str, Any]) -> tuple[int, dict[str, str], Any]:
         time.sleep(1)

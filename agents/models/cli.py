@@ -43,7 +43,7 @@ def fetch_local(
     typer.echo(f"{path}\t{size_mb:,.1f} MB\t{elapsed:.1f} s")
 
 
-# -- catalog, discovery and comparison (agents/models/catalog.py, discovery/, compare.py) ------
+# -- catalog, discovery and comparison (catalog.py, discovery.py, probing.py, compare.py) ------
 
 
 def _console() -> Any:
@@ -122,7 +122,8 @@ def discover_models(
     """List the models a provider really serves (and, with --probe, whether they work)."""
     import asyncio
 
-    from agents.models.discovery import DiscoveryError, discover, discovery_table, probe, to_json
+    from agents.models.discovery import DiscoveryError, discover, discovery_table, to_json
+    from agents.models.probing import probe
 
     try:
         models = asyncio.run(discover(provider, free_only=free))

@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from agents.models.discovery.records import DiscoveredModel, ProbeResult
+from agents.models.discovery import DiscoveredModel, ProbeResult
 from tools.errors import ErrorClass, classify_error
 from tools.history import CallRecord, History, ProbeRecord
 
