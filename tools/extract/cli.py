@@ -1,7 +1,7 @@
 """The command line: `python -m tools.extract answer.txt --out out/ [--force]`.
 
-`app` is built on first use: typer takes longer to import than everything else here, and
-the pipeline imports the extractor without its CLI.
+`make_app()` builds the typer app on demand: typer takes longer to import than everything
+else here, and the pipeline imports the extractor without its CLI.
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ def _read_answer(source: str) -> str:
 
 def run_cli(response_file: str, out: Path, force: bool = False) -> None:
     """Extract the code files from a model's answer and write them into --out."""
-    from tools.files import OutputExistsError, UnsafePathError, write_files  # they import this module
+    from tools.files import OutputExistsError, UnsafePathError, write_files
     from tools.lazy import lazy_verdict
 
     answer = _read_answer(response_file)
@@ -68,7 +68,7 @@ def run_cli(response_file: str, out: Path, force: bool = False) -> None:
         print(f"warning: {warning}", file=sys.stderr)
 
 
-def _make_app() -> Any:
+def make_app() -> Any:
     import typer
 
     cli = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
