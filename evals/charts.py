@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from evals.formatting import esc
+from tools.formatting import esc
 
 _PALETTE = ["#2563eb", "#dc2626", "#16a34a", "#9333ea", "#ea580c", "#0891b2", "#4d7c0f", "#be185d"]
 

@@ -13,11 +13,6 @@ generated files, answers and screenshots) in a timestamped folder under --report
 one row per case in the history (tools.history). Exit code 1 when a model's pass rate is
 below --min-pass-rate, 2 for a configuration problem, 130 after Ctrl-C (the finished cases
 are still reported), 143 after SIGTERM (likewise).
-
-The parts: evals.suites (datasets, schemas, the checkers they need), evals.jobs (planning
-and running the jobs), evals.terminal (progress and tables), evals.history (the history
-rows) and evals.interrupts (SIGTERM). This module is the command and `run_eval`, and keeps
-every name it had before that split.
 """
 
 from __future__ import annotations
@@ -32,27 +27,15 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
-# `name as name`: kept here only so that `from evals.run import name` still works
-from evals import bench as bench
-from evals.evaluators import ALL_EVALUATORS as ALL_EVALUATORS
 from evals.evaluators import close_browser
-from evals.history import asdict_usage as asdict_usage
 from evals.history import record_history
 from evals.interrupts import Terminated
 from evals.jobs import HUMANEVAL_SETTINGS, plan, run_with_progress, stop_local_servers, unplanned
-from evals.jobs import Job as Job
-from evals.jobs import run_jobs as run_jobs
 from evals.report import RunReport, Summary
-from evals.suites import DATASETS as DATASETS
+from evals.report_html import write_reports
 from evals.suites import SUITES, SetupProblem, preflight
-from evals.suites import for_mode as for_mode
-from evals.suites import load_suite as load_suite
-from evals.suites import schema_text as schema_text
-from evals.suites import write_schemas as write_schemas
 from evals.tasks import MODES, Mode, TaskFactory
-from evals.terminal import cases_table as cases_table
 from evals.terminal import print_results
-from evals.terminal import summary_table as summary_table
 
 
 class SuiteOption(StrEnum):
@@ -227,7 +210,7 @@ def run_eval(
         close_browser()
         stop_local_servers()
     run.finished = datetime.now(UTC).isoformat(timespec="seconds")
-    json_path, html_path = run.write(run_dir)
+    json_path, html_path = write_reports(run, run_dir)
     if history:
         try:
             record_history(run)

@@ -20,8 +20,8 @@ from agents.extractor import extractor_agent
 from agents.generator import generator_agent
 from evals import evaluators as ev
 from evals import humaneval
-from evals.report import CaseResult
-from evals.run import load_suite
+from evals.results import CaseResult
+from evals.suites import load_suite
 from evals.tasks import CaseNames, CaseOutput, TaskFactory
 from tools.browser import browser_available
 

@@ -15,7 +15,8 @@ from pydantic_ai.models.function import AgentInfo, FunctionModel
 from typer.testing import CliRunner
 
 from agents.config import ConfigError
-from evals import humaneval, run
+from evals import bench, humaneval, jobs, run, suites
+from evals.evaluators import ALL_EVALUATORS
 from evals.tasks import TaskFactory
 
 PROBLEMS = {p["task_id"]: p for p in humaneval.load_problems()}
@@ -176,7 +177,7 @@ def test_cli_defaults_to_the_configured_models(tmp_path: Path, scripted, monkeyp
 
 def test_missing_checker_is_a_setup_error(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setattr(run, "load_settings", lambda: (None, None))
-    monkeypatch.setattr(run.bench, "node_problem", lambda: "esbuild missing: run `npm ci ...`")
+    monkeypatch.setattr(bench, "node_problem", lambda: "esbuild missing: run `npm ci ...`")
     result = CliRunner().invoke(
         run.app, ["--suite", "bench", "--models", "good", "--report-dir", str(tmp_path)]
     )
@@ -185,11 +186,11 @@ def test_missing_checker_is_a_setup_error(tmp_path: Path, monkeypatch) -> None:
 
 
 def test_mode_filter_keeps_only_cases_that_run_that_way() -> None:
-    tetris = run.load_suite("tetris")
-    assert run.for_mode(tetris, "pipeline") is not None
-    assert run.for_mode(run.load_suite("bench"), "pipeline") is None
-    jobs = run.plan(["a", "b"], ["tetris", "bench"], ["generator", "pipeline"], limit=None)
-    assert sorted((j.model, j.suite, j.mode) for j in jobs) == [
+    tetris = suites.load_suite("tetris")
+    assert suites.for_mode(tetris, "pipeline") is not None
+    assert suites.for_mode(suites.load_suite("bench"), "pipeline") is None
+    planned = jobs.plan(["a", "b"], ["tetris", "bench"], ["generator", "pipeline"], limit=None)
+    assert sorted((j.model, j.suite, j.mode) for j in planned) == [
         ("a", "bench", "generator"),
         ("a", "tetris", "generator"),
         ("a", "tetris", "pipeline"),
@@ -201,9 +202,9 @@ def test_mode_filter_keeps_only_cases_that_run_that_way() -> None:
 
 @pytest.mark.parametrize("suite", ["tetris", "bench"])
 def test_datasets_round_trip_through_yaml(tmp_path: Path, suite: str) -> None:
-    dataset = run.load_suite(suite)
-    dataset.to_file(tmp_path / f"{suite}.yaml", custom_evaluator_types=run.ALL_EVALUATORS)
-    loaded = type(dataset).from_file(tmp_path / f"{suite}.yaml", custom_evaluator_types=run.ALL_EVALUATORS)
+    dataset = suites.load_suite(suite)
+    dataset.to_file(tmp_path / f"{suite}.yaml", custom_evaluator_types=ALL_EVALUATORS)
+    loaded = type(dataset).from_file(tmp_path / f"{suite}.yaml", custom_evaluator_types=ALL_EVALUATORS)
     assert [c.name for c in loaded.cases] == [c.name for c in dataset.cases]
     assert [c.inputs for c in loaded.cases] == [c.inputs for c in dataset.cases]
     assert [c.evaluators for c in loaded.cases] == [c.evaluators for c in dataset.cases]
@@ -212,10 +213,10 @@ def test_datasets_round_trip_through_yaml(tmp_path: Path, suite: str) -> None:
 
 @pytest.mark.parametrize("suite", ["tetris", "bench"])
 def test_schema_files_are_current(suite: str) -> None:
-    """If this fails: python -c 'from evals.run import write_schemas; write_schemas()'"""
-    assert (run.DATASETS / f"{suite}_schema.json").read_text() == run.schema_text()
+    """If this fails: python -c 'from evals.suites import write_schemas; write_schemas()'"""
+    assert (suites.DATASETS / f"{suite}_schema.json").read_text() == suites.schema_text()
     assert (
-        (run.DATASETS / f"{suite}.yaml")
+        (suites.DATASETS / f"{suite}.yaml")
         .read_text()
         .startswith(f"# yaml-language-server: $schema={suite}_schema.json\n")
     )

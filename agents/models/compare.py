@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from agents.models.catalog import _fmt_cost, _fmt_seconds, _fmt_tps, _money, _pct
+from tools.formatting import fmt_cost, fmt_money, fmt_pct, fmt_seconds, fmt_tps
 from tools.history import ModelStats
 
 
@@ -85,14 +85,14 @@ def recommend(
         judge(
             "quality",
             (a.model if diff > 0 else b.model) if _crosses(diff, t.quality) else None,
-            f"quality: pass rate {_pct(quality_a)} vs {_pct(quality_b)}"
+            f"quality: pass rate {fmt_pct(quality_a)} vs {fmt_pct(quality_b)}"
             f", diff {abs(diff) * 100:.0f} pp (threshold {t.quality * 100:.0f} pp)",
         )
     diff = a.success_rate - b.success_rate
     judge(
         "reliability",
         (a.model if diff > 0 else b.model) if _crosses(diff, t.success_rate) else None,
-        f"reliability: success rate {_pct(a.success_rate)} vs {_pct(b.success_rate)}"
+        f"reliability: success rate {fmt_pct(a.success_rate)} vs {fmt_pct(b.success_rate)}"
         f", diff {abs(diff) * 100:.0f} pp (threshold {t.success_rate * 100:.0f} pp)",
     )
     if a.cost_per_call is None or b.cost_per_call is None:
@@ -105,8 +105,8 @@ def recommend(
         judge(
             "cost",
             cheaper if _crosses(savings, t.cost_savings) else None,
-            f"cost: {_money(a.cost_per_call)} vs {_money(b.cost_per_call)} per call"
-            f", savings {_pct(savings)} (threshold {_pct(t.cost_savings)})",
+            f"cost: {fmt_money(a.cost_per_call)} vs {fmt_money(b.cost_per_call)} per call"
+            f", savings {fmt_pct(savings)} (threshold {fmt_pct(t.cost_savings)})",
         )
     if a.median_latency is None or b.median_latency is None:
         reasons.append("speed: no successful call on one side -> not compared")
@@ -150,18 +150,18 @@ def comparison_table(a: ModelStats, b: ModelStats, rates_a: dict, rates_b: dict)
     table.add_column(b.model)
     rows = [
         ("calls", str(a.calls), str(b.calls)),
-        ("cost per call", _fmt_cost(a.cost_per_call), _fmt_cost(b.cost_per_call)),
-        ("total cost", _fmt_cost(a.total_cost), _fmt_cost(b.total_cost)),
-        ("median latency", _fmt_seconds(a.median_latency), _fmt_seconds(b.median_latency)),
-        ("tokens/s", _fmt_tps(a.tokens_per_second), _fmt_tps(b.tokens_per_second)),
-        ("success rate", _pct(a.success_rate), _pct(b.success_rate)),
+        ("cost per call", fmt_cost(a.cost_per_call), fmt_cost(b.cost_per_call)),
+        ("total cost", fmt_cost(a.total_cost), fmt_cost(b.total_cost)),
+        ("median latency", fmt_seconds(a.median_latency), fmt_seconds(b.median_latency)),
+        ("tokens/s", fmt_tps(a.tokens_per_second), fmt_tps(b.tokens_per_second)),
+        ("success rate", fmt_pct(a.success_rate), fmt_pct(b.success_rate)),
     ]
     for suite in sorted(rates_a.keys() | rates_b.keys()):
         rows.append(
             (
                 f"pass rate {suite}",
-                _pct(rates_a[suite]) if suite in rates_a else "-",
-                _pct(rates_b[suite]) if suite in rates_b else "-",
+                fmt_pct(rates_a[suite]) if suite in rates_a else "-",
+                fmt_pct(rates_b[suite]) if suite in rates_b else "-",
             )
         )
     for row in rows:

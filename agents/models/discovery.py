@@ -31,6 +31,7 @@ from typing import Any
 import httpx
 
 from tools.errors import ErrorClass, classify_http
+from tools.formatting import fmt_context, fmt_price
 
 # -- records -------------------------------------------------------------------------------
 
@@ -330,10 +331,6 @@ async def discover(provider: str, *, free_only: bool = False) -> list[Discovered
 # -- a rich table for people, JSON for scripts ---------------------------------------------
 
 
-def _fmt_price(value: float | None) -> str:
-    return "?" if value is None else ("0" if value == 0 else f"{value:g}")
-
-
 def discovery_table(models: list[DiscoveredModel], probes: list[ProbeResult] | None = None) -> Any:
     """The discovered models (and probe results) as a rich Table."""
     from rich.table import Table
@@ -348,9 +345,9 @@ def discovery_table(models: list[DiscoveredModel], probes: list[ProbeResult] | N
     for m in models:
         row = [
             m.model,
-            str(m.context_length or "?"),
-            _fmt_price(m.input_price),
-            _fmt_price(m.output_price),
+            fmt_context(m.context_length),
+            fmt_price(m.input_price),
+            fmt_price(m.output_price),
             "yes" if m.free else "",
             {True: "listed", False: "no", None: "?"}[m.advertises_tools],
         ]
