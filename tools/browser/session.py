@@ -24,9 +24,9 @@ from tools.browser.chromium import (
     browser_available,
 )
 from tools.browser.records import PageReport
-from tools.browser.run import _PageRun
-from tools.browser.site_server import _serve
-from tools.browser.verdict import _failed_report, page_report
+from tools.browser.run import PageRun
+from tools.browser.site_server import serve_site
+from tools.browser.verdict import failed_report, page_report
 
 VIEWPORT = {"width": 1024, "height": 768}
 LOAD_TIMEOUT = 5.0  # seconds for the load event (at most a quarter of the run's timeout)
@@ -50,7 +50,7 @@ def check_game_page(
     everything a page does wrong (errors, hangs, navigating away) is a failed check instead.
     """
     if not (Path(site_dir) / entry).is_file():
-        return _failed_report(f"{entry} not found in {site_dir}", 0.0)
+        return failed_report(f"{entry} not found in {site_dir}", 0.0)
     if browser is not None:
         return browser.check(site_dir, entry, screenshot=screenshot, timeout=timeout)
     with BrowserSession() as session:
@@ -104,7 +104,7 @@ class BrowserSession:
         except TimeoutError:
             # The run has its own deadline; this is the backstop if chromium stops answering.
             self._call(self._drop_browser(), timeout=30)
-            return _failed_report("the browser stopped answering", time.monotonic() - started)
+            return failed_report("the browser stopped answering", time.monotonic() - started)
 
     async def check_async(
         self,
@@ -171,10 +171,10 @@ class BrowserSession:
         started = time.monotonic()
         site_dir = Path(site_dir)
         if not (site_dir / entry).is_file():
-            return _failed_report(f"{entry} not found in {site_dir}", 0.0)
+            return failed_report(f"{entry} not found in {site_dir}", 0.0)
         browser = await self._ensure_browser()
-        run = _PageRun(started + timeout, min(LOAD_TIMEOUT, timeout / 4), min(OP_TIMEOUT, timeout / 4))
-        with _serve(site_dir) as origin:
+        run = PageRun(started + timeout, min(LOAD_TIMEOUT, timeout / 4), min(OP_TIMEOUT, timeout / 4))
+        with serve_site(site_dir) as origin:
             context = await browser.new_context(
                 viewport=VIEWPORT, service_workers="block", accept_downloads=False
             )
