@@ -88,7 +88,7 @@ async def run_pipeline(
             finally:
                 coordinator.add_messages(messages, 0.0)
         manifest.status = "ok"
-    except Exception as exc:  # noqa: BLE001 - every failure is recorded, none is lost
+    except Exception as exc:  # every failure is recorded, none is lost
         manifest.status = "lazy" if isinstance(exc, LazyOutputError) else "error"
         manifest.error = describe_error(exc)
         manifest.error_class = classify_error(exc).value
@@ -137,5 +137,5 @@ def record_history(manifest: Manifest, *, source: str = "run") -> None:
                     source=source,
                 )
             )
-    except Exception as exc:  # noqa: BLE001 - e.g. a read-only cache folder
+    except Exception as exc:  # e.g. a read-only cache folder
         warnings.warn(f"history not recorded: {exc}", stacklevel=2)

@@ -142,7 +142,7 @@ def main(
         reporter.close()
         console.print("interrupted: files and manifest written so far stay on disk")
         raise typer.Exit(EXIT_INTERRUPTED) from None
-    except Exception as exc:  # noqa: BLE001 - configuration and setup errors: one line, no traceback
+    except Exception as exc:  # configuration and setup errors: one line, no traceback
         reporter.close()
         if os.environ.get("CODECREW_DEBUG"):
             raise

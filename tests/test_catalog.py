@@ -45,7 +45,7 @@ def test_shipped_catalog_is_valid_and_covers_every_task_type() -> None:
 
 def test_genai_prices_win_over_the_catalog() -> None:
     cards = load_catalog(history=None)
-    # seed 003 says $0.80/$4; genai-prices knows better
+    # models.yaml says $0.80/$4; genai-prices knows better
     haiku = cards["anthropic:claude-haiku-4-5"]
     assert haiku.price_source == "genai-prices"
     assert (haiku.input_price, haiku.output_price) == (1.0, 5.0)

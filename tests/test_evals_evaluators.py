@@ -278,7 +278,7 @@ async def test_real_browser_tells_a_game_from_a_broken_page(tmp_path: Path) -> N
     assert game.passed, game.reason
     assert (tmp_path / "a" / game.screenshot).read_bytes().startswith(b"\x89PNG")
     assert not broken.passed and "TypeError" in broken.reason
-    # the seeds' keyword checks cannot tell them apart
+    # keyword checks cannot tell them apart
     assert broken.scores["has_javascript"] == game.scores["has_javascript"] == 1
 
 

@@ -103,7 +103,7 @@ def fake_ollama() -> Iterator[str]:
     """An Ollama look-alike on loopback that has pulled one model."""
 
     class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+        def do_GET(self) -> None:  # http.server's naming
             body = json.dumps({"models": [{"model": "llama3.1:8b-instruct-q8_0", "name": "llama3.1"}]})
             self.send_response(200 if self.path == "/api/tags" else 404)
             self.send_header("Content-Type", "application/json")

@@ -43,7 +43,7 @@ def _mentions_tools(text: str) -> bool:
 def classify_http(status: int, body: str = "") -> ErrorClass:
     """Error class of an HTTP answer from a model API."""
     if _mentions_tools(body):
-        # OpenRouter answers 404 "No endpoints found that support tool use" (seed 000).
+        # OpenRouter answers 404 "No endpoints found that support tool use".
         return ErrorClass.no_tool_support
     if status == 429:
         return ErrorClass.rate_limited

@@ -1,7 +1,7 @@
-"""Comparing two models: seed 001's report, with its decision thresholds.
+"""Comparing two models: cost, speed, reliability and quality, with decision thresholds.
 
 `recommend()` turns two models' measured figures (tools/history.py) into a choice by
-seed 001's explicit thresholds, and says which numbers decided it; `comparison_table`
+explicit thresholds, and says which numbers decided it; `comparison_table`
 renders the figures side by side.
 """
 
@@ -16,9 +16,9 @@ from tools.history import ModelStats
 
 @dataclass(frozen=True)
 class Thresholds:
-    """Smallest differences that count (seed 001's `decisionThresholds`)."""
+    """Smallest differences that count ."""
 
-    quality: float = 0.10  # pass rate; seed 001: 1.0 point on a 0-10 scale
+    quality: float = 0.10  # pass rate: 1 point on a 0-10 scale
     cost_savings: float = 0.50  # fraction of the dearer model's cost per call
     latency: float = 2.0  # seconds of median latency
     success_rate: float = 0.05
@@ -141,7 +141,7 @@ def _decide(a: str, b: str, wins: dict[str, str | None], reasons: list[str]) -> 
 
 
 def comparison_table(a: ModelStats, b: ModelStats, rates_a: dict, rates_b: dict) -> Any:
-    """Seed 001's comparison report (cost, speed, reliability, quality) as a rich Table."""
+    """The comparison report (cost, speed, reliability, quality) as a rich Table."""
     from rich.table import Table
 
     table = Table(title="comparison")

@@ -12,8 +12,8 @@ Many "failing" models do not exist under the id one guesses, so ask the provider
 
 Model strings: Ollama and OpenAI-compatible servers give `ollama:<name>` with `base_url`
 set to the server's `/v1` URL: pydantic-ai's `OllamaProvider` speaks plain
-OpenAI-compatible chat completions, so `OLLAMA_BASE_URL=<base_url>` makes the string usable
-(verified against llama.cpp in notes/local-model). OpenRouter gives `openrouter:<id>`.
+OpenAI-compatible chat completions, so `OLLAMA_BASE_URL=<base_url>` makes the string usable (verified against
+llama.cpp). OpenRouter gives `openrouter:<id>`.
 
 `probe()` (agents/models/probing.py) then sends each model a tiny chat request and a tiny
 tool-call request.

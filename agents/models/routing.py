@@ -1,10 +1,10 @@
 """Route a request to a model by task type and complexity, within a budget (seeds 003, 004).
 
 `route()` reads the request with cheap keyword rules (`task_type`, `score_complexity`), maps the
-complexity to a tier by seed 004's thresholds (`tier_for`), and picks from the catalog's models
+complexity to a tier by fixed thresholds (`tier_for`), and picks from the catalog's models
 of that tier that suit the task type and that the user can run. Measured figures rank the
 candidates; and when the history holds enough runs of this task type, the measured best wins
-over the static table (seed 004's past-performance rule). `reason` says why, in one line.
+over the static table. `reason` says why, in one line.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ TIER_LADDER = ("local", "budget", "workhorse", "premium")  # cheapest first; "sp
 BUDGETS = {"low": -1, "normal": 0, "high": 1}
 TYPICAL_TOKENS = (1_000, 3_000)  # (input, output) of a typical request, for max_cost
 
-# Task types (seed 003), each with its keyword rules; the type matching most rules wins, ties
+# Task types, each with its keyword rules; the type matching most rules wins, ties
 # go to the type listed first. No match: code_generation.
 TASK_RULES: dict[str, tuple[str, ...]] = {
     "testing": (r"\bunit[- ]?tests?\b", r"\btests? (for|of)\b", r"\btest (suite|cases?)\b",
@@ -64,7 +64,7 @@ def _hits(patterns: tuple[str, ...], text: str) -> int:
 
 
 def task_type(request: str) -> str:
-    """One of seed 003's ten task types, by keyword rules; code_generation when none match."""
+    """One of ten task types, by keyword rules; code_generation when none match."""
     text = request.lower()
     scores = {kind: _hits(rules, text) for kind, rules in TASK_RULES.items()}
     best = max(scores.values())
@@ -92,7 +92,7 @@ def score_complexity(request: str) -> int:
 
 
 def tier_for(complexity: int, budget: str = "normal") -> str:
-    """Seed 004's tier (<=2 local, <=4 budget, <=7 workhorse, else premium), moved one step
+    """The tier (<=2 local, <=4 budget, <=7 workhorse, else premium), moved one step
     down for budget "low" and up for "high", never past either end."""
     if budget not in BUDGETS:
         raise ValueError(f"budget must be one of {', '.join(BUDGETS)}, not {budget!r}")

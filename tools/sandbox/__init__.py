@@ -63,9 +63,10 @@ works too; under socket-guard as root it does not when it lives under /root (mod
 Thread-safe: no `preexec_fn` is used (privileges are dropped by subprocess's own `user=`/
 `group=` or by `setpriv`), so runs may be started from several threads at once.
 
-The package, one job per module: `records` (isolation names, limits, results), `uids` (the per-run uid and its task count), `rundir` (the
-run dir and the socket guard), `argv` (prlimit, bwrap, unshare and the environment), `pump`
-(feeding, reading, timing out and killing a run), `run` (`run_sandboxed`, and which mechanism works here) and `overhead`
+The package, one job per module: `records` (isolation names, limits, results), `uids`
+(the per-run uid and its task count), `rundir` (the run dir and the socket guard), `argv`
+(prlimit, bwrap, unshare and the environment), `pump` (feeding, reading, timing out and
+killing a run), `run` (`run_sandboxed`, and which mechanism works here) and `overhead`
 (`python -m tools.sandbox`).
 """
 

@@ -60,7 +60,7 @@ def run_sandboxed(
     files: Mapping[str, str | bytes] | None = None,
     *,
     stdin: str | None = None,
-    limits: SandboxLimits = SandboxLimits(),  # noqa: B008 - frozen, safe as a default
+    limits: SandboxLimits = SandboxLimits(),  # frozen, safe as a default
     env: Mapping[str, str] | None = None,
     isolation: str | None = None,
 ) -> SandboxResult:
