@@ -1,5 +1,11 @@
 """Settings from env vars and `.env`: the one module that reads configuration.
 
+Every environment variable codecrew reads is read here (`VARIABLES` lists them, and
+`.env.example` documents each one; a test keeps the three in step). `.env` is looked for in
+the current directory, then in each parent up to the project root (the first folder with a
+pyproject.toml or .git); real environment variables win over it. Caches live in the
+platform's user cache folder (platformdirs), `CODECREW_CACHE_DIR` overriding it.
+
 Every role takes a model string; agents/models/build.py turns it into a pydantic-ai model.
 Bad configuration ends in a `ConfigError` whose message is one line that says what to do.
 """
@@ -9,6 +15,7 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass, field, replace
+from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -28,6 +35,10 @@ OLLAMA_DEFAULTS = {
     "extractor": "ollama:llama3.1:8b-instruct-q8_0",
 }
 EMBEDDED_DEFAULT = "local:qwen2.5-coder-1.5b"
+LOCAL_MODELS = {  # the embedded llama.cpp server's models (agents/local/): model string -> size
+    "local:qwen2.5-coder-1.5b": "1.5b",
+    "local:qwen2.5-coder-0.5b": "0.5b",
+}
 DEFAULT_OLLAMA_URL = "http://localhost:11434"
 
 # Code wants low temperature; the coordinator and extractor only pick tools and names,
@@ -46,13 +57,162 @@ class ConfigError(ValueError):
     error_class = "config"
 
 
-def load_env(path: Path = Path(".env")) -> dict[str, str]:
-    """The environment, with `.env` filling in what the real environment does not set.
+# Every variable codecrew itself reads (the providers' API keys are read by pydantic-ai from
+# the environment, which `.env` fills in). `.env.example` documents each one.
+VARIABLES = (
+    *ROLE_VARS.values(),
+    "EVAL_MODELS",
+    "OLLAMA_BASE_URL",
+    "OLLAMA_HOST",
+    "OLLAMA_API_KEY",
+    "OPENROUTER_API_KEY",
+    "OPENROUTER_BASE_URL",
+    "COORDINATOR_TEMPERATURE",
+    "COORDINATOR_MAX_TOKENS",
+    "CODE_GENERATOR_TEMPERATURE",
+    "CODE_GENERATOR_MAX_TOKENS",
+    "CODE_EXTRACTOR_TEMPERATURE",
+    "CODE_EXTRACTOR_MAX_TOKENS",
+    "CODECREW_OUT_DIR",
+    "CODECREW_REQUEST_LIMIT",
+    "CODECREW_COST_LIMIT",
+    "ROUTING",
+    "CODECREW_DEBUG",
+    "CODECREW_CACHE_DIR",
+    "CODECREW_HISTORY",
+    "CODECREW_LOCAL_PORT",
+    "CODECREW_LOCAL_THREADS",
+    "CODECREW_INDEX_URL",
+    "CODECREW_CHROMIUM",
+    "CODECREW_NODE_DIR",
+)
+PROJECT_MARKERS = ("pyproject.toml", ".git")
 
-    `.env` goes into os.environ too: pydantic-ai's providers read their API keys there.
-    """
-    load_dotenv(path, override=False)
+
+def find_env_file(start: Path | None = None) -> Path | None:
+    """`.env` in `start` (default: the current directory) or the nearest parent that has one,
+    looking no higher than the project root (the first folder with a pyproject.toml or .git)."""
+    folder = (start or Path.cwd()).resolve()
+    for candidate in (folder, *folder.parents):
+        if (candidate / ".env").is_file():
+            return candidate / ".env"
+        if any((candidate / marker).exists() for marker in PROJECT_MARKERS):
+            return None
+    return None
+
+
+def project_root(start: Path | None = None) -> Path | None:
+    """The project the command runs in: the first folder from `start` (default: the current
+    directory) up with a pyproject.toml or .git; None outside any project."""
+    folder = (start or Path.cwd()).resolve()
+    for candidate in (folder, *folder.parents):
+        if any((candidate / marker).exists() for marker in PROJECT_MARKERS):
+            return candidate
+    return None
+
+
+@cache
+def _load_env_file() -> Path | None:
+    """Fill os.environ from `.env` once per process: pydantic-ai's providers read their API
+    keys there. Variables already set win."""
+    path = find_env_file()
+    if path is not None:
+        load_dotenv(path, override=False)
+    return path
+
+
+def load_env() -> dict[str, str]:
+    """The environment, with `.env` filling in what the real environment does not set."""
+    _load_env_file()
     return dict(os.environ)
+
+
+def env_value(name: str, default: str = "") -> str:
+    """One configuration variable (environment, else `.env`), stripped; `default` when unset."""
+    _load_env_file()
+    return os.environ.get(name, default).strip() or default
+
+
+def child_environment() -> dict[str, str]:
+    """The environment for a child process of ours (the embedded model server)."""
+    return load_env()
+
+
+def cache_dir() -> Path:
+    """Where codecrew keeps weights, logs and the history: `CODECREW_CACHE_DIR`, else the
+    platform's user cache folder (~/.cache/codecrew on Linux, honouring XDG_CACHE_HOME)."""
+    if explicit := env_value("CODECREW_CACHE_DIR"):
+        return Path(explicit).expanduser()
+    from platformdirs import user_cache_dir
+
+    return Path(user_cache_dir("codecrew", appauthor=False))
+
+
+def history_path() -> Path:
+    """Where the history database lives (`CODECREW_HISTORY` overrides)."""
+    if explicit := env_value("CODECREW_HISTORY"):
+        return Path(explicit).expanduser()
+    return cache_dir() / "history.sqlite"
+
+
+def node_dir() -> Path:
+    """Where the Node packages of the bench eval's checks live: `CODECREW_NODE_DIR`, else the
+    project's `.codecrew/node` (setup.sh installs it there), else `<cache dir>/node`."""
+    if explicit := env_value("CODECREW_NODE_DIR"):
+        return Path(explicit).expanduser()
+    root = project_root()
+    if root is not None and (root / ".codecrew" / "node").is_dir():
+        return root / ".codecrew" / "node"
+    return cache_dir() / "node"
+
+
+def chromium_path(default: str) -> str:
+    """The chromium executable: `CODECREW_CHROMIUM`, else `default`."""
+    return env_value("CODECREW_CHROMIUM") or default
+
+
+def weights_index_url(default: str) -> str:
+    """The package index the embedded model's weights come from (`CODECREW_INDEX_URL`)."""
+    return env_value("CODECREW_INDEX_URL", default).rstrip("/")
+
+
+def local_server_port() -> str:
+    """`CODECREW_LOCAL_PORT` as written ("" when unset); agents.local.server checks it."""
+    return env_value("CODECREW_LOCAL_PORT")
+
+
+def local_server_threads() -> str:
+    """`CODECREW_LOCAL_THREADS` as written ("" when unset); agents.local.server checks it."""
+    return env_value("CODECREW_LOCAL_THREADS")
+
+
+def openrouter_base_url(default: str) -> str:
+    return env_value("OPENROUTER_BASE_URL", default).rstrip("/")
+
+
+def api_key(name: str) -> str | None:
+    """An API key the user set (`OPENROUTER_API_KEY`, `OLLAMA_API_KEY`), or None."""
+    return env_value(name) or None
+
+
+def search_path() -> str:
+    """The PATH children of ours search (the sandbox passes only this, never the rest)."""
+    return os.environ.get("PATH", "/usr/bin:/bin")
+
+
+def ollama_host() -> str:
+    """The Ollama host for the `ollama` client (no /v1): OLLAMA_HOST, else OLLAMA_BASE_URL."""
+    return ollama_urls(env_value("OLLAMA_HOST") or env_value("OLLAMA_BASE_URL"))[1]
+
+
+def routing_on() -> bool:
+    """ROUTING=on: pick the generator by task type and complexity, as `--route` does."""
+    return env_value("ROUTING").lower() == "on"
+
+
+def debug_on() -> bool:
+    """CODECREW_DEBUG set: show tracebacks instead of one-line errors."""
+    return bool(env_value("CODECREW_DEBUG"))
 
 
 def ollama_urls(raw: str | None) -> tuple[str, str]:
@@ -127,8 +287,6 @@ def _role_settings(env: dict[str, str]) -> dict[str, ModelSettings]:
 
 def local_models() -> list[str]:
     """The embedded models: usable anywhere, with no key and no server to install."""
-    from agents.local.server import LOCAL_MODELS
-
     return list(LOCAL_MODELS)
 
 

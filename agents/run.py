@@ -10,7 +10,6 @@ configuration, 3 the generator's code stayed incomplete, 130 interrupted.
 from __future__ import annotations
 
 import asyncio
-import os
 import re
 from datetime import datetime
 from pathlib import Path
@@ -19,7 +18,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from agents.config import ConfigError, Settings
+from agents.config import ConfigError, Settings, debug_on, routing_on
 from agents.manifest import Manifest
 from agents.progress import RichReporter
 from tools.errors import describe_error
@@ -116,7 +115,7 @@ def main(
         routing = pick_generator(
             prompt,
             settings,
-            use_routing=route or os.environ.get("ROUTING") == "on",
+            use_routing=route or routing_on(),
             budget=budget,
             max_cost=max_cost,
             ab=ab,
@@ -144,7 +143,7 @@ def main(
         raise typer.Exit(EXIT_INTERRUPTED) from None
     except Exception as exc:  # configuration and setup errors: one line, no traceback
         reporter.close()
-        if os.environ.get("CODECREW_DEBUG"):
+        if debug_on():
             raise
         console.print(f"[red]error:[/] {describe_error(exc)}", highlight=False)
         raise typer.Exit(EXIT_CONFIG) from None

@@ -18,7 +18,6 @@ see NODE_SETUP.
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 import subprocess
@@ -28,7 +27,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parent.parent
+from agents.config import node_dir, search_path
+
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 NODE_SETUP = (
     "mkdir -p .codecrew/node && cp evals/fixtures/node/package.json "
@@ -49,11 +49,6 @@ EXTENSIONS = {
 class CheckResult:
     passed: bool
     detail: str
-
-
-def node_dir() -> Path:
-    """Where the Node packages the checks need live (CODECREW_NODE_DIR overrides)."""
-    return Path(os.environ.get("CODECREW_NODE_DIR") or REPO / ".codecrew" / "node")
 
 
 def esbuild_binary() -> Path | None:
@@ -284,7 +279,7 @@ def _esbuild(args: list[str], cwd: Path, timeout: float) -> subprocess.Completed
     """esbuild on the host: it parses and rewrites code, never runs it (the sandbox hides
     the repository, where esbuild and the npm packages live)."""
     env = {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "PATH": search_path(),
         "NODE_PATH": str(node_dir() / "node_modules"),
     }
     return subprocess.run(

@@ -133,16 +133,6 @@ def test_unknown_size_names_the_known_sizes(cache: Path) -> None:
         weights.fetch_weights("3b")
 
 
-def test_cache_dir_precedence(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.delenv("CODECREW_CACHE_DIR", raising=False)
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
-    assert weights.cache_dir() == tmp_path / "xdg" / "codecrew"
-    monkeypatch.delenv("XDG_CACHE_HOME")
-    assert weights.cache_dir() == Path.home() / ".cache" / "codecrew"
-    monkeypatch.setenv("CODECREW_CACHE_DIR", str(tmp_path / "mine"))
-    assert weights.cache_dir() == tmp_path / "mine"
-
-
 def test_real_specs_are_pinned() -> None:
     assert set(weights.WEIGHTS) == {"0.5b", "1.5b"}
     for spec in weights.WEIGHTS.values():

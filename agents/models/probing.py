@@ -6,12 +6,12 @@ Each request is recorded in the history as a "probe" call, and each result as a 
 from __future__ import annotations
 
 import asyncio
-import os
 import time
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from agents.config import api_key
 from agents.models.discovery import DiscoveredModel, ProbeResult
 from tools.errors import ErrorClass, classify_error
 from tools.history import CallRecord, History, ProbeRecord
@@ -29,9 +29,9 @@ def _pydantic_model(m: DiscoveredModel, timeout: float) -> tuple[Any, Any]:
     from pydantic_ai.providers.openrouter import OpenRouterProvider
 
     if m.provider == "openrouter":
-        key = os.environ.get("OPENROUTER_API_KEY") or "no-key-set"
+        key = api_key("OPENROUTER_API_KEY") or "no-key-set"
     else:
-        key = os.environ.get("OLLAMA_API_KEY") or "api-key-not-set"
+        key = api_key("OLLAMA_API_KEY") or "api-key-not-set"
     client = AsyncOpenAI(base_url=m.base_url, api_key=key, max_retries=0, timeout=timeout)
     provider_cls = {"openrouter": OpenRouterProvider, "ollama": OllamaProvider}.get(
         m.provider, OpenAIProvider

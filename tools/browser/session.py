@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import threading
 import time
 import urllib.parse
@@ -16,6 +15,7 @@ from typing import Any, TypeVar
 from playwright.async_api import Browser, async_playwright
 from playwright.async_api import Error as PlaywrightError
 
+from agents.config import chromium_path
 from tools.browser.chromium import (
     CHROMIUM_ENV,
     DEFAULT_CHROMIUM,
@@ -67,7 +67,7 @@ class BrowserSession:
     def __init__(self, executable: str | None = None) -> None:
         path = executable or browser_available()
         if path is None:
-            where = os.environ.get(CHROMIUM_ENV) or DEFAULT_CHROMIUM
+            where = chromium_path(DEFAULT_CHROMIUM)
             raise BrowserUnavailable(
                 f"chromium not found at {where}: apt-get install chromium (or set {CHROMIUM_ENV})"
             )
