@@ -13,15 +13,18 @@ import asyncio
 import re
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
 from agents.config import ConfigError, Settings, debug_on, routing_on
-from agents.manifest import Manifest
-from agents.progress import RichReporter
-from tools.errors import describe_error
+from tools.formatting import fmt_cost
+
+if TYPE_CHECKING:  # pydantic-ai and pydantic load in main(): --help stays fast
+    from rich.table import Table
+
+    from agents.manifest import Manifest
 
 console = Console(stderr=True, soft_wrap=True)  # one error = one line, however long
 EXIT_FAILED, EXIT_CONFIG, EXIT_LAZY, EXIT_INTERRUPTED = 1, 2, 3, 130
@@ -35,11 +38,13 @@ def default_out_dir(request: str, settings: Settings) -> Path:
 
 
 def summary_table(manifest: Manifest) -> Table:
+    from rich.table import Table
+
     table = Table(title=f"codecrew: {manifest.request}", title_justify="left")
     for column in ("agent", "model", "requests", "tokens in", "tokens out", "cost", "time"):
         table.add_column(column, justify="right" if column not in ("agent", "model") else "left")
     for role, agent in manifest.agents.items():
-        cost = "local/unknown" if agent.cost is None else f"${agent.cost:.4f}"
+        cost = fmt_cost(agent.cost)
         model = agent.model + (f" [dim]({agent.note})[/]" if agent.note else "")
         table.add_row(
             role,
@@ -50,7 +55,7 @@ def summary_table(manifest: Manifest) -> Table:
             cost,
             f"{agent.duration:.1f}s",
         )
-    total_cost = "local/unknown" if manifest.total_cost is None else f"${manifest.total_cost:.4f}"
+    total_cost = fmt_cost(manifest.total_cost)
     table.add_section()
     tokens_in = sum(a.input_tokens for a in manifest.agents.values())
     tokens_out = sum(a.output_tokens for a in manifest.agents.values())
@@ -101,7 +106,9 @@ def main(
     from agents.models.routing import pick_generator
     from agents.pipeline import EMPTY_PROMPT, run_pipeline
     from agents.preflight import check_ollama, choose_models
+    from agents.progress import RichReporter
     from agents.tracing import configure_tracing
+    from tools.errors import describe_error
 
     configure_tracing()
     reporter = RichReporter(console)

@@ -22,20 +22,18 @@ import time
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
-from evals.evaluators import close_browser
-from evals.history import record_history
-from evals.interrupts import Terminated
-from evals.jobs import HUMANEVAL_SETTINGS, plan, run_with_progress, stop_local_servers, unplanned
-from evals.report import RunReport, Summary
-from evals.report_html import write_reports
-from evals.suites import SUITES, SetupProblem, preflight
-from evals.tasks import MODES, Mode, TaskFactory
-from evals.terminal import print_results
+if TYPE_CHECKING:  # pydantic-evals and pydantic-ai load when a run starts: --help stays fast
+    from evals.report import Summary
+    from evals.tasks import Mode, TaskFactory
+
+SUITES = ("tetris", "bench", "humaneval")  # evals.suites.SUITES, without importing the suites
+MODES = ("generator", "pipeline")  # evals.tasks.MODES
 
 
 class SuiteOption(StrEnum):
@@ -106,6 +104,9 @@ def main(
     ] = 900.0,
     history: Annotated[bool, typer.Option(help="Record every case in the history database.")] = True,
 ) -> None:
+    from agents.models import build
+    from evals.suites import SetupProblem, preflight
+
     console = Console()
     if not console.is_terminal:  # CI logs: room for the tables
         console = Console(width=max(console.width, 150))
@@ -114,12 +115,18 @@ def main(
     try:
         settings, note = load_settings()
         model_list = _split(models) or _default_models(settings)
+        for spec in model_list:
+            if problem := build.model_string_problem(spec):
+                console.print(f"[red]config:[/] {escape(problem)}", soft_wrap=True)
+                raise typer.Exit(2)
         preflight(suites)
     except SetupProblem as exc:
-        console.print(f"[red]setup:[/] {exc}")
+        console.print(f"[red]setup:[/] {escape(str(exc))}", soft_wrap=True)
         raise typer.Exit(2) from None
+    except typer.Exit:
+        raise
     except Exception as exc:  # ConfigError and friends: one line
-        console.print(f"[red]config:[/] {exc}")
+        console.print(f"[red]config:[/] {escape(str(exc))}", soft_wrap=True)
         raise typer.Exit(2) from None
     code = run_eval(
         model_list,
@@ -155,6 +162,15 @@ def run_eval(
     notes: list[str] | None = None,
 ) -> int:
     """Run, report, record; return the exit code. `factory` lets tests script the models."""
+    from evals.evaluators import close_browser
+    from evals.history import record_history
+    from evals.interrupts import Terminated
+    from evals.jobs import HUMANEVAL_SETTINGS, plan, run_with_progress, stop_local_servers, unplanned
+    from evals.report import RunReport
+    from evals.report_html import write_reports
+    from evals.tasks import TaskFactory
+    from evals.terminal import print_results
+
     console = console or Console()
     try:
         from agents.tracing import configure_tracing

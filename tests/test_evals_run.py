@@ -15,7 +15,8 @@ from pydantic_ai.models.function import AgentInfo, FunctionModel
 from typer.testing import CliRunner
 
 from agents.config import ConfigError
-from evals import bench, humaneval, jobs, run, suites
+from agents.models import build as model_build
+from evals import bench, humaneval, jobs, run, suites, tasks
 from evals.evaluators import ALL_EVALUATORS
 from evals.tasks import TaskFactory
 
@@ -41,6 +42,9 @@ def limited(messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
     raise ModelHTTPError(429, "scripted", body={"error": "quota exceeded"})
 
 
+SCRIPTED = ("good", "half", "limited", "missing-key")
+
+
 def build(spec: str):
     if spec == "missing-key":
         raise ConfigError(
@@ -63,8 +67,12 @@ def history_file(tmp_path: Path, monkeypatch) -> Path:
 @pytest.fixture
 def scripted(monkeypatch) -> None:
     """The CLI builds its TaskFactory with our scripted models."""
-    monkeypatch.setattr(run, "TaskFactory", partial(TaskFactory, builder=build))
+    monkeypatch.setattr(tasks, "TaskFactory", partial(TaskFactory, builder=build))
     monkeypatch.setattr(run, "load_settings", lambda: (None, None))
+    known = model_build.model_string_problem
+    monkeypatch.setattr(
+        model_build, "model_string_problem", lambda spec: None if spec in SCRIPTED else known(spec)
+    )
 
 
 def run_once(tmp_path: Path, models: list[str], **kwargs) -> tuple[int, dict, Path]:
@@ -179,7 +187,7 @@ def test_missing_checker_is_a_setup_error(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setattr(run, "load_settings", lambda: (None, None))
     monkeypatch.setattr(bench, "node_problem", lambda: "esbuild missing: run `npm ci ...`")
     result = CliRunner().invoke(
-        run.app, ["--suite", "bench", "--models", "good", "--report-dir", str(tmp_path)]
+        run.app, ["--suite", "bench", "--models", "test", "--report-dir", str(tmp_path)]
     )
     assert result.exit_code == 2
     assert "esbuild missing" in result.output
@@ -249,3 +257,14 @@ def test_ctrl_c_or_sigterm_still_reports_the_finished_cases(tmp_path: Path, sign
     report = json.loads(next((tmp_path / "r").glob("*/report.json")).read_text())
     assert 2 <= len(report["cases"]) < 6
     assert report["notes"][-1].startswith("interrupted:")
+
+
+def test_unknown_model_string_stops_at_once_with_exit_2(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setattr(run, "load_settings", lambda: (None, None))
+    result = CliRunner().invoke(
+        run.app, ["--suite", "humaneval", "--models", "test,foo:bar", "--report-dir", str(tmp_path)]
+    )
+    assert result.exit_code == 2
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and "foo:bar" in lines[0] and "unknown model string" in lines[0]
+    assert list(tmp_path.iterdir()) == []  # nothing ran, no report folder

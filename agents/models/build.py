@@ -41,6 +41,35 @@ def normalise_model_string(spec: str) -> str:
     return spec
 
 
+def model_string_problem(spec: str) -> str | None:
+    """Why `spec` is not a model string this install can use, in one line; None when it is.
+
+    Unknown providers, malformed strings, unknown `local:` names and missing optional packages
+    are problems; a missing API key is not (the model fails when asked, with that message).
+    Builds nothing that starts a server or sends a request.
+    """
+    from agents.local.server import LocalServerError, parse_local_model
+
+    parts = [normalise_model_string(p) for p in spec.split(",") if p.strip()]
+    if not parts:
+        return "empty model string: use provider:model, e.g. ollama:qwen2.5-coder:14b"
+    for part in parts:
+        if part == "auto" and len(parts) == 1:
+            continue
+        if part.startswith("local:"):
+            try:
+                parse_local_model(part)
+            except LocalServerError as exc:
+                return str(exc)
+            continue
+        try:
+            build_single(part, Settings.load({}))
+        except ConfigError as exc:
+            if not str(exc).startswith("missing API key"):
+                return str(exc)
+    return None
+
+
 def build_model(spec: str, settings: Settings, *, role: str = "generator") -> Model:
     """A pydantic-ai model for a model string; a comma list or `auto` becomes a fallback chain.
 
