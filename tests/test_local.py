@@ -261,7 +261,7 @@ def spawn_parent(start: str) -> tuple[subprocess.Popen[str], int]:
     """A Python process that starts a server, prints its child's pid, then sleeps."""
     code = PARENT.format(start=start)
     parent = subprocess.Popen(
-        [sys.executable, "-c", code], stdout=subprocess.PIPE, text=True, cwd=local.REPO_ROOT
+        [sys.executable, "-c", code], stdout=subprocess.PIPE, text=True, cwd=local.PACKAGES_DIR
     )
     assert parent.stdout is not None
     line = parent.stdout.readline()

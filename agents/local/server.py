@@ -36,8 +36,8 @@ from agents.config import LOCAL_MODELS, cache_dir, child_environment, local_serv
 logger = logging.getLogger(__name__)
 
 HOST = "127.0.0.1"
-REPO_ROOT = Path(__file__).resolve().parents[2]
-CHAT_TEMPLATE = REPO_ROOT / "agents" / "prompts" / "chat_templates" / "qwen2.5-tools.jinja"
+PACKAGES_DIR = Path(__file__).resolve().parents[2]  # holds the agents package: the child imports it
+CHAT_TEMPLATE = Path(__file__).resolve().parents[1] / "prompts" / "chat_templates" / "qwen2.5-tools.jinja"
 READY_LINE = "codecrew local server: listening on"  # printed by agents.local.child
 STOP_GRACE_SECONDS = 5.0
 LLAMA_ERROR = re.compile(r"^[\d.]+ E (.*)$")  # llama.cpp's log lines at error level
@@ -212,7 +212,7 @@ class LocalServer:
         self.log_path = logs / f"local-server-{self.model_name}-{os.getpid()}-{port}.log"
         self._log = self.log_path.open("wb")
         env = child_environment()
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PACKAGES_DIR), env.get("PYTHONPATH")]))
         # stdin is a pipe we never write to: the child exits when it reads EOF, which
         # happens when we close it in stop() or when this process dies in any way.
         self._proc = subprocess.Popen(
