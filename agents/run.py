@@ -9,7 +9,6 @@ configuration, 3 the generator's code stayed incomplete, 130 interrupted.
 
 from __future__ import annotations
 
-import asyncio
 import re
 from datetime import datetime
 from pathlib import Path
@@ -102,6 +101,8 @@ def main(
     Exit codes: 0 done, 1 the run failed (see the manifest), 2 bad input or configuration,
     3 the generator's code stayed incomplete, 130 interrupted.
     """
+    import asyncio
+
     from agents.local.server import stop_all_servers
     from agents.models.routing import pick_generator
     from agents.pipeline import EMPTY_PROMPT, run_pipeline
