@@ -19,7 +19,7 @@ from pydantic_ai.usage import UsageLimits
 from agents.config import Settings
 from agents.extractor import choose_layout
 from agents.generator import Generation, generate
-from agents.manifest import CheckRecord, FileRecord, LazyRecord, Manifest
+from agents.manifest import CheckRecord, FileRecord, LazyRecord, Manifest, Role
 from agents.progress import Reporter
 from agents.prompts import load_prompt
 from tools.checks import check_files
@@ -105,7 +105,7 @@ async def generate_code(ctx: RunContext[PipelineState], spec: str) -> str:
     if state.generation is not None:
         return "The code is already generated and complete. Call extract_files next."
     state.manifest.spec = spec
-    role = "generator"
+    role: Role = "generator"
     state.begin(role, "writing code")
     # The user's own words go first: a small coordinator's spec can lose the point.
     prompt = f"{state.request}\n\nPlan: {spec}" if spec.strip() else state.request

@@ -16,6 +16,7 @@ from pydantic import BaseModel, Field
 from pydantic_ai.messages import ModelMessage, ModelResponse, ToolCallPart
 
 Role = Literal["coordinator", "generator", "extractor"]
+ROLES: tuple[Role, ...] = ("coordinator", "generator", "extractor")
 Status = Literal["running", "ok", "lazy", "error"]
 
 

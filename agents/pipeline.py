@@ -17,7 +17,7 @@ from pydantic_ai.usage import RunUsage, UsageLimits
 
 from agents.config import ROLE_VARS, ConfigError, Settings
 from agents.coordinator import LazyOutputError, PipelineState, coordinator_agent
-from agents.manifest import AgentUsage, Manifest, RunTotals
+from agents.manifest import ROLES, AgentUsage, Manifest, RunTotals
 from agents.models.build import build_model
 from agents.progress import Reporter
 from tools.errors import classify_error, describe_error
@@ -58,7 +58,7 @@ async def run_pipeline(
         task_type=task_type,
         route=route,
         out_dir=str(out_dir),
-        agents={role: AgentUsage(model=settings.model_for(role)) for role in ROLE_VARS},
+        agents={role: AgentUsage(model=settings.model_for(role)) for role in ROLES},
     )
     state = PipelineState(
         request=request,

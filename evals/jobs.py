@@ -102,7 +102,9 @@ async def run_jobs(
         )
 
     await asyncio.gather(*(one(job) for job in jobs))
-    order = {(j.model, j.suite, j.mode, c.name): i for i, j in enumerate(jobs) for c in j.dataset.cases}
+    order: dict[tuple[str, str, str, str | None], int] = {
+        (j.model, j.suite, j.mode, c.name): i for i, j in enumerate(jobs) for c in j.dataset.cases
+    }
     rows.sort(key=lambda r: order.get((r.model, r.suite, r.mode, r.case), 0))
     return rows
 

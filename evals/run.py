@@ -33,7 +33,7 @@ if TYPE_CHECKING:  # pydantic-evals and pydantic-ai load when a run starts: --he
     from evals.tasks import Mode, TaskFactory
 
 SUITES = ("tetris", "bench", "humaneval")  # evals.suites.SUITES, without importing the suites
-MODES = ("generator", "pipeline")  # evals.tasks.MODES
+MODES: tuple[Mode, ...] = ("generator", "pipeline")  # evals.tasks.MODES
 
 
 class SuiteOption(StrEnum):

@@ -52,7 +52,7 @@ class CaseInputs(BaseModel):
 class CaseMeta(BaseModel):
     """What a case is about; evaluators read the rest of what they need from their args."""
 
-    modes: list[Mode] = Field(default_factory=lambda: ["generator"])
+    modes: list[Mode] = Field(default_factory=lambda: list[Mode](["generator"]))
     language: str | None = None
     file: str | None = None  # the file name the prompt asks for
     description: str | None = None
@@ -230,7 +230,7 @@ class TaskFactory:
         settings = self._settings if self._builder is not None else self.settings
         base: dict[str, Any] = dict((getattr(settings, "role_settings", None) or {}).get("generator", {}))
         base.update(overrides or {})
-        return ModelSettings(**base) if base else None
+        return ModelSettings(**base) if base else None  # type: ignore[typeddict-item]
 
     def generator_task(
         self,

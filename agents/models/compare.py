@@ -133,9 +133,9 @@ def _decide(a: str, b: str, wins: dict[str, str | None], reasons: list[str]) -> 
         reasons.append(f"decision: better on quality/reliability -> {winner}")
         return winner
     for dimension in ("cost", "speed"):
-        if winner := wins[dimension]:
-            reasons.append(f"decision: equivalent quality and reliability, {dimension} -> {winner}")
-            return winner
+        if best := wins[dimension]:
+            reasons.append(f"decision: equivalent quality and reliability, {dimension} -> {best}")
+            return best
     reasons.append("decision: no difference crosses a threshold -> either")
     return "either"
 

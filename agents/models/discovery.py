@@ -261,7 +261,7 @@ async def _discover_openrouter() -> list[DiscoveredModel]:
     for item in items:
         if not isinstance(item, dict) or not isinstance(item.get("id"), str):
             raise _malformed("OpenRouter", url, f"model entry without an id: {str(item)[:60]}")
-        pricing = item.get("pricing") if isinstance(item.get("pricing"), dict) else {}
+        pricing: dict[str, Any] = item["pricing"] if isinstance(item.get("pricing"), dict) else {}
         input_price = _price_per_mtok(pricing.get("prompt"))
         output_price = _price_per_mtok(pricing.get("completion"))
         params = item.get("supported_parameters")

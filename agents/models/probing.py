@@ -130,10 +130,10 @@ async def probe_one(
             error_class = None  # e.g. a small model looping on the tool: it still calls tools
         elif tools.ok:
             supports, detail = False, "answered without calling the tool"
-        elif error_class is ErrorClass.no_tool_support:
+        elif error_class is ErrorClass.no_tool_support and tools.error is not None:
             supports, detail = False, _one_line(tools.error)
         else:
-            supports, detail = None, f"tool probe failed: {_one_line(tools.error)}"
+            supports, detail = None, f"tool probe failed: {_one_line(tools.error or RuntimeError())}"
         result = ProbeResult(
             m.model,
             reachable=True,

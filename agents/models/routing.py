@@ -238,7 +238,7 @@ def pick_generator(
         models = [m.strip() for m in ab.split(",") if m.strip()]
         if len(models) != 2:
             raise ConfigError(f"--ab takes two models separated by a comma, not {ab!r}")
-        pick = ab_pick(*models)
+        pick = ab_pick(models[0], models[1])
         reason = f"A/B test: picked {pick} at random from {models[0]} and {models[1]}"
         return Routing(replace(settings, generator=pick), kind, reason, source="ab")
     if not use_routing:

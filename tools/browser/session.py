@@ -4,6 +4,7 @@ entry point `check_game_page`."""
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import threading
 import time
@@ -12,7 +13,7 @@ from collections.abc import Awaitable
 from pathlib import Path
 from typing import Any, TypeVar
 
-from playwright.async_api import Browser, async_playwright
+from playwright.async_api import Browser, ViewportSize, async_playwright
 from playwright.async_api import Error as PlaywrightError
 
 from agents.config import chromium_path
@@ -28,7 +29,7 @@ from tools.browser.run import PageRun
 from tools.browser.site_server import serve_site
 from tools.browser.verdict import failed_report, page_report
 
-VIEWPORT = {"width": 1024, "height": 768}
+VIEWPORT: ViewportSize = {"width": 1024, "height": 768}
 LOAD_TIMEOUT = 5.0  # seconds for the load event (at most a quarter of the run's timeout)
 OP_TIMEOUT = 5.0  # seconds for one call into the page (at most a quarter of the timeout)
 
@@ -132,7 +133,7 @@ class BrowserSession:
             self._loop.close()
 
     def _call(self, coro: Awaitable[T], timeout: float) -> T:
-        future = asyncio.run_coroutine_threadsafe(coro, self._loop)  # type: ignore[arg-type]
+        future: concurrent.futures.Future[T] = asyncio.run_coroutine_threadsafe(coro, self._loop)  # type: ignore[arg-type]
         try:
             return future.result(timeout)
         except TimeoutError:

@@ -87,8 +87,9 @@ def pump_output(
             sel.register(stdin_fd, selectors.EVENT_WRITE)
         else:
             proc.stdin.close()
+    pidfd: int | None
     try:
-        pidfd: int | None = os.pidfd_open(proc.pid)
+        pidfd = os.pidfd_open(proc.pid)
         sel.register(pidfd, selectors.EVENT_READ)
     except (AttributeError, OSError):
         pidfd = None
@@ -154,14 +155,14 @@ def pump_output(
 
     if not exited:
         killer.kill(whole_uid=True)
-    for fd in list(sel.get_map()):
-        sel.unregister(fd)
+    for registered in list(sel.get_map()):
+        sel.unregister(registered)
     sel.close()
     if pidfd is not None:
         os.close(pidfd)
-    for pipe in (proc.stdin, proc.stdout, proc.stderr):
-        if pipe is not None and not pipe.closed:
-            pipe.close()
+    for stream in (proc.stdin, proc.stdout, proc.stderr):
+        if stream is not None and not stream.closed:
+            stream.close()
     try:
         _, status, usage = os.wait4(proc.pid, 0)
     except ChildProcessError:  # someone else reaped it (a waitpid(-1) SIGCHLD handler)

@@ -27,7 +27,8 @@ def allocate_uid() -> int | None:
 
 def release_uid(uid: int | None) -> None:
     with _uid_lock:
-        _uids_in_use.discard(uid)  # type: ignore[arg-type]
+        if uid is not None:
+            _uids_in_use.discard(uid)
 
 
 def count_tasks(uid: int, *, besides: int | None = None) -> int:
