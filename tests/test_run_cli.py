@@ -192,3 +192,33 @@ def test_bad_ab_value_is_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
     code, output = run("build tetris", "--ab", "just-one")
     assert code == EXIT_CONFIG
     assert error_lines(output) == ["error: --ab takes two models separated by a comma, not 'just-one'"]
+
+
+def test_routing_never_overrides_a_generator_the_user_named() -> None:
+    from agents.config import Settings
+    from agents.models.routing import pick_generator
+
+    settings = Settings.load({}, coordinator="test", generator="openai-chat:good-coder", extractor="test")
+    routing = pick_generator("build tetris", settings, use_routing=True)
+    assert routing.settings.generator == "openai-chat:good-coder"
+    assert routing.reason == "routing: kept the generator you named, openai-chat:good-coder"
+
+
+def test_a_routed_pick_that_needs_a_download_says_so_first(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from agents.config import Settings
+    from agents.models.routing import pick_generator
+
+    monkeypatch.setenv("CODECREW_CACHE_DIR", str(tmp_path / "empty-cache"))  # no weights on disk
+    settings = Settings.load({}, coordinator="test", extractor="test")  # generator not named
+    routing = pick_generator("fix the typo in the README", settings, use_routing=True)
+    picked = routing.settings.generator
+    assert picked in {
+        "test",
+        "local:qwen2.5-coder-1.5b",
+        "local:qwen2.5-coder-0.5b",
+        "ollama:qwen2.5-coder:14b",
+    }
+    if picked.startswith("local:"):
+        assert routing.reason is not None and "download" in routing.reason and " MB" in routing.reason

