@@ -20,7 +20,7 @@ from agents.models.catalog import (
     read_catalog_file,
 )
 from agents.models.compare import Recommendation, Thresholds, quality, recommend
-from tools.history import CallRecord, EvalRecord, History, ModelStats
+from tools.history import CallRecord, EvalRecord, History, ModelStats, ProbeRecord
 
 T0 = datetime(2025, 1, 1, tzinfo=UTC)
 
@@ -361,9 +361,9 @@ def test_cli_show(cli_history: History) -> None:
     assert result.stdout.splitlines()[:3] == snapshot(
         ["anthropic:claude-sonnet-4-5", "  provider        anthropic", "  tier            workhorse"]
     )
-    unknown = invoke("show", "acme:coder-9000", "--json")
+    unknown = invoke("show", "ollama:my-own-model", "--json")  # a known provider: a card, empty
     card = json.loads(unknown.stdout)
-    assert (card["in_catalog"], card["price_source"], card["measured"]) == (False, "unknown", None)
+    assert (card["in_catalog"], card["price_source"], card["measured"]) == (False, "local", None)
 
 
 def test_cli_compare(cli_history: History) -> None:
@@ -392,3 +392,31 @@ def test_cli_compare_not_enough_data(cli_history: History) -> None:
     assert result.exit_code == 0
     assert "recommendation: not enough data" in result.stdout
     assert "a:x has 2 calls, b:y has 0; need at least 5 each" in result.stdout
+
+
+def test_cli_unknown_names_are_errors(cli_history: History) -> None:
+    for name in ("bogus-model", "acme:coder-9000"):
+        bogus = invoke("show", name)
+        assert bogus.exit_code == 2
+        assert bogus.stderr.startswith(f"error: unknown model '{name}'")
+        assert len(bogus.stderr.strip().splitlines()) == 1
+    tier = invoke("list", "--tier", "nosuch")
+    assert (tier.exit_code, tier.stderr) == (
+        2,
+        "error: unknown tier 'nosuch': use premium, workhorse, budget, specialized or local\n",
+    )
+    kind = invoke("list", "--task-type", "nosuch")
+    assert kind.exit_code == 2 and kind.stderr.startswith("error: unknown task type 'nosuch': use ")
+
+
+def test_cli_show_tells_the_last_probe(cli_history: History) -> None:
+    cli_history.record_probe(
+        ProbeRecord("ollama:qwen2.5-coder:14b", True, 0.42, False, None, "answered without calling the tool")
+    )
+    cli_history.record_probe(ProbeRecord("openai-chat:flaky", False, None, None, "rate_limited", "HTTP 429"))
+    shown = invoke("show", "ollama:qwen2.5-coder:14b")
+    assert shown.exit_code == 0, shown.output
+    assert "  last probe      reachable, 0.42s, no tool calls" in shown.stdout
+    flaky = invoke("show", "openai-chat:flaky")  # known from its probe alone
+    assert flaky.exit_code == 0, flaky.output
+    assert "  last probe      not reachable (rate_limited): HTTP 429" in flaky.stdout

@@ -19,8 +19,9 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from agents.config import history_path
 from tools.formatting import fmt_context, fmt_cost, fmt_pct, fmt_price, fmt_seconds, fmt_tps
-from tools.history import WORK_SOURCES, History, ModelStats, history_path
+from tools.history import WORK_SOURCES, History, ModelStats, ProbeRecord
 
 CATALOG_PATH = Path(__file__).resolve().parent / "models.yaml"
 TIERS = ("premium", "workhorse", "budget", "specialized", "local")
@@ -92,6 +93,18 @@ class ModelCard:
     measured: ModelStats | None = None
     pass_rates: dict[str, float] = field(default_factory=dict)
     in_catalog: bool = True
+    probe: ProbeRecord | None = None  # the last `discover --probe` of this model
+
+    @property
+    def known(self) -> bool:
+        """Whether anything is known about the model: catalog, prices, calls, evals or a probe."""
+        return bool(
+            self.in_catalog
+            or self.price_source != "unknown"
+            or self.measured
+            or self.pass_rates
+            or self.probe
+        )
 
 
 @dataclass
@@ -265,6 +278,7 @@ def model_card(model: str, history: History | None = None, *, path: Path | None 
     if history is not None:
         stats = {s.model: s for s in history.model_stats(model=model, sources=WORK_SOURCES)}
         _with_measurements(card, history, stats)
+        card.probe = next(iter(history.latest_probes(model)), None)
     return card
 
 
@@ -326,4 +340,17 @@ def card_text(card: ModelCard) -> str:
             f" {fmt_cost(m.total_cost)} total; last error {m.last_error_class or '-'}",
         ]
     lines.append(f"  eval pass rates {_fmt_rates(card.pass_rates)}")
+    lines.append(f"  last probe      {probe_text(card.probe)}")
     return "\n".join(lines)
+
+
+def probe_text(probe: ProbeRecord | None) -> str:
+    """The last probe in one line: reachable or not, latency, tool support, the error class."""
+    if probe is None:
+        return "never probed (codecrew models discover --probe)"
+    when = f" ({probe.started:%Y-%m-%d %H:%M} UTC)" if probe.started else ""
+    if not probe.reachable:
+        return f"not reachable ({probe.error_class or 'unknown'}): {probe.detail}{when}"
+    tools = {True: "calls tools", False: "no tool calls", None: "tool support unknown"}[probe.supports_tools]
+    error = f", last error {probe.error_class}" if probe.error_class else ""
+    return f"reachable, {fmt_seconds(probe.latency)}, {tools}{error}{when}"

@@ -54,14 +54,16 @@ def _console() -> Any:
     return console if console.is_terminal else Console(width=200)
 
 
-def _fail(message: str) -> NoReturn:
+def _fail(message: str, code: int = 1) -> NoReturn:
+    """One line on stderr and exit `code` (2: bad input or configuration, as everywhere)."""
     typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(1)
+    raise typer.Exit(code)
 
 
 def _existing_history() -> Any:
     """The user's history if there is one (reading never creates it)."""
-    from tools.history import History, history_path
+    from agents.config import history_path
+    from tools.history import History
 
     return History() if history_path().exists() else None
 
@@ -76,8 +78,12 @@ def list_models(
     import json
     from dataclasses import asdict
 
-    from agents.models.catalog import CatalogError, catalog_table, load_catalog
+    from agents.models.catalog import TASK_TYPES, TIERS, CatalogError, catalog_table, load_catalog
 
+    if tier is not None and tier not in TIERS:
+        _fail(f"unknown tier {tier!r}: use {', '.join(TIERS[:-1])} or {TIERS[-1]}", 2)
+    if task_type is not None and task_type not in TASK_TYPES:
+        _fail(f"unknown task type {task_type!r}: use {', '.join(TASK_TYPES)}", 2)
     try:
         cards = list(load_catalog(history=_existing_history()).values())
     except CatalogError as exc:
@@ -99,12 +105,18 @@ def show(
     import json
     from dataclasses import asdict
 
-    from agents.models.catalog import CatalogError, card_text, model_card
+    from agents.models.catalog import GENAI_PROVIDERS, LOCAL_PROVIDERS, CatalogError, card_text, model_card
 
     try:
         card = model_card(model, _existing_history())
     except CatalogError as exc:
         _fail(str(exc))
+    if not card.known and card.provider not in (*GENAI_PROVIDERS, *LOCAL_PROVIDERS):
+        _fail(
+            f"unknown model {model!r}: not in the catalog, genai-prices or the history;"
+            " see `codecrew models list` or `codecrew models discover`",
+            2,
+        )
     typer.echo(json.dumps(asdict(card), indent=2, default=str) if as_json else card_text(card))
 
 
