@@ -139,8 +139,8 @@ def discover_models(
 
     try:
         models = asyncio.run(discover(provider, free_only=free))
-    except DiscoveryError as exc:
-        _fail(str(exc))
+    except DiscoveryError as exc:  # no such provider, not running, refused key: 2, as everywhere
+        _fail(str(exc), 2 if exc.error_class.value in ("config", "connection_refused", "auth") else 1)
     probes = None
     if run_probe:
         from tools.history import History
@@ -148,8 +148,10 @@ def discover_models(
         probes = asyncio.run(probe(models, concurrency=concurrency, timeout=timeout, history=History()))
     if as_json:
         typer.echo(to_json(models, probes))
-    else:
-        _console().print(discovery_table(models, probes))
+        return
+    _console().print(discovery_table(models, probes))
+    for setting in sorted({f"{k}={v}" for m in models for k, v in m.env.items()}):
+        typer.echo(f"set {setting} to use these models")
 
 
 @app.command("compare")

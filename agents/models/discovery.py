@@ -10,10 +10,9 @@ Many "failing" models do not exist under the id one guesses, so ask the provider
 - OpenRouter: `/api/v1/models` with prices, context length and `:free` models
   (`OPENROUTER_BASE_URL` overrides the base URL; `OPENROUTER_API_KEY` is optional here).
 
-Model strings: Ollama and OpenAI-compatible servers give `ollama:<name>` with `base_url`
-set to the server's `/v1` URL: pydantic-ai's `OllamaProvider` speaks plain
-OpenAI-compatible chat completions, so `OLLAMA_BASE_URL=<base_url>` makes the string usable (verified against
-llama.cpp). OpenRouter gives `openrouter:<id>`.
+Model strings work as they are, with the variable `env` names set to `base_url`: Ollama
+gives `ollama:<name>` (OLLAMA_BASE_URL), any other OpenAI-compatible server (llama.cpp,
+vLLM...) `openai-chat:<name>` (OPENAI_BASE_URL), OpenRouter `openrouter:<id>`.
 
 `probe()` (agents/models/probing.py) then sends each model a tiny chat request and a tiny
 tool-call request.
@@ -61,6 +60,12 @@ class DiscoveredModel:
     def name(self) -> str:
         """The provider's own id for the model (the model string without its prefix)."""
         return self.model.partition(":")[2]
+
+    @property
+    def env(self) -> dict[str, str]:
+        """The variable that points codecrew at this model's server, and its value."""
+        variable = {"ollama": "OLLAMA_BASE_URL", "openai-compatible": "OPENAI_BASE_URL"}.get(self.provider)
+        return {variable: self.base_url} if variable else {}
 
 
 @dataclass
@@ -147,7 +152,7 @@ async def _discover_openai_compatible(base_url: str, label: str) -> list[Discove
         context = item.get("context_length") or item.get("max_model_len")
         models.append(
             DiscoveredModel(
-                model=f"ollama:{item['id']}",
+                model=f"openai-chat:{item['id']}",
                 provider="openai-compatible",
                 base_url=base_url,
                 context_length=context if isinstance(context, int) else None,
@@ -351,7 +356,7 @@ def to_json(models: list[DiscoveredModel], probes: list[ProbeResult] | None = No
     by_model = {p.model: asdict(p) for p in probes or []}
     rows = []
     for m in models:
-        row = asdict(m)
+        row = asdict(m) | {"env": m.env}
         if probes is not None:
             row["probe"] = by_model.get(m.model)
         rows.append(row)
