@@ -613,7 +613,7 @@ def test_cli_existing_files_need_force(tmp_path: Path) -> None:
     (tmp_path / "index.html").write_text("old")
     refused = runner.invoke(app, args)
     assert (refused.exit_code, refused.stderr) == (
-        1,
+        2,  # bad input: the user decides with --force
         f"error: {tmp_path}/index.html exists: pass --force to overwrite\n",
     )
     assert (tmp_path / "index.html").read_text() == "old"

@@ -38,7 +38,11 @@ def _read_answer(source: str) -> str:
 
 
 def run_cli(response_file: str, out: Path, force: bool = False) -> None:
-    """Extract the code files from a model's answer and write them into --out."""
+    """Extract the code files from a model's answer and write them into --out.
+
+    Exit codes: 0 written, 1 no usable code in the answer (none, or an unsafe file name),
+    2 bad input (no such file, not UTF-8, files already there without --force).
+    """
     from tools.files import OutputExistsError, UnsafePathError, write_files
     from tools.lazy import lazy_verdict
 
@@ -46,7 +50,9 @@ def run_cli(response_file: str, out: Path, force: bool = False) -> None:
     try:
         extraction = extract_files(answer)
         written = write_files(out, extraction.files, force=force)
-    except (NoCodeError, UnsafePathError, OutputExistsError) as exc:
+    except OutputExistsError as exc:  # bad input: the user decides with --force
+        raise _fail(str(exc), 2) from None
+    except (NoCodeError, UnsafePathError) as exc:  # the answer failed, as in agents.run
         raise _fail(str(exc)) from None
     except OSError as exc:
         raise _fail(f"{exc.filename or out}: {exc.strerror}") from None
