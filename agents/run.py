@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from agents.config import ConfigError, Settings, debug_on, routing_on
 from tools.formatting import fmt_cost
@@ -73,10 +74,10 @@ def summary_table(manifest: Manifest) -> Table:
 def print_summary(manifest: Manifest) -> None:
     console.print(summary_table(manifest))
     for file in manifest.files:
-        console.print(f"  [bold]{file.name}[/] {file.bytes:,} bytes")
+        console.print(f"  [bold]{escape(file.name)}[/] {file.bytes:,} bytes")
     for check in manifest.checks:
         mark = "[green]✓[/]" if check.passed else "[red]✗[/]"
-        console.print(f"  {mark} {check.name}: {check.detail}")
+        console.print(f"  {mark} {escape(check.name)}: {escape(check.detail)}")
     lazy = "incomplete (placeholders)" if manifest.lazy.lazy else "complete"
     rewrites = f" after {manifest.lazy.rewrites} rewrites" if manifest.lazy.rewrites else ""
     console.print(f"  code: {lazy}{rewrites}; layout: {manifest.layout or '-'}")
@@ -153,7 +154,7 @@ def main(
         reporter.close()
         if debug_on():
             raise
-        console.print(f"[red]error:[/] {describe_error(exc)}", highlight=False)
+        console.print(f"[red]error:[/] {escape(describe_error(exc))}", highlight=False)
         raise typer.Exit(EXIT_CONFIG) from None
     finally:
         stop_all_servers()
@@ -163,7 +164,7 @@ def main(
     else:
         print_summary(manifest)
     if manifest.status != "ok":
-        console.print(f"[red]error:[/] {manifest.error}", highlight=False)
+        console.print(f"[red]error:[/] {escape(str(manifest.error))}", highlight=False)
         raise typer.Exit(EXIT_LAZY if manifest.status == "lazy" else EXIT_FAILED)
 
 

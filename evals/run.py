@@ -206,7 +206,7 @@ def run_eval(
     )
     run.notes += [*(notes or []), *unplanned(jobs, suites, modes)]
     for note in notes or []:
-        console.print(f"[dim]{note}[/]")
+        console.print(f"[dim]{escape(note)}[/]")
     total = sum(len(j.dataset.cases) for j in jobs)
     console.print(
         f"[bold]codecrew eval[/] {run_id}: {len(models)} model(s) × {', '.join(suites)} "
@@ -231,13 +231,14 @@ def run_eval(
         try:
             record_history(run)
         except Exception as exc:  # the report is written; say why the history is not
-            console.print(f"[yellow]history not recorded:[/] {exc}")
+            console.print(f"[yellow]history not recorded:[/] {escape(str(exc))}")
     per_model = run.per_model()
     print_results(console, run, per_model, (json_path, html_path), t0)
     failing = below(per_model, min_pass_rate)
     for s in failing:
         console.print(
-            f"[red]{s.model}: pass rate {s.pass_rate:.0%} is below --min-pass-rate {min_pass_rate:.0%}[/]"
+            f"[red]{escape(s.model)}: pass rate {s.pass_rate:.0%}"
+            f" is below --min-pass-rate {min_pass_rate:.0%}[/]"
         )
     if interrupted:
         return interrupted

@@ -7,6 +7,7 @@ import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -222,3 +223,28 @@ def test_a_routed_pick_that_needs_a_download_says_so_first(
     }
     if picked.startswith("local:"):
         assert routing.reason is not None and "download" in routing.reason and " MB" in routing.reason
+
+
+def test_error_text_keeps_its_square_brackets(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Rich markup is not applied to messages: `codecrew[google]` stays as written."""
+    import agents.models.build as build
+    from agents.config import ConfigError
+
+    real = build.build_single
+
+    def missing_extra(spec: str, settings: Any, **kwargs: Any) -> Any:
+        if not spec.startswith("google:"):
+            return real(spec, settings, **kwargs)
+        raise ConfigError(
+            f"model '{spec}' needs an optional package (google): "
+            "run `uv sync --extra google` (or pip install 'codecrew[google]')"
+        )
+
+    monkeypatch.setattr(build, "build_single", missing_extra)
+    all_roles(monkeypatch, "test")
+    code, output = run("build tetris", "--generator", "google:gemini-2.0-flash")
+    assert code == EXIT_CONFIG
+    assert error_lines(output) == [
+        "error: model 'google:gemini-2.0-flash' needs an optional package (google): "
+        "run `uv sync --extra google` (or pip install 'codecrew[google]')"
+    ]
