@@ -37,6 +37,21 @@ def default_out_dir(request: str, settings: Settings) -> Path:
     return (settings.out_dir or Path("output")) / f"{slug}-{stamp}"
 
 
+def answered_model(spec: str, answered_by: list[str]) -> str:
+    """The model string that answered: for a chain, the member whose name the provider gave
+    back (or that name as is); "not asked" when no model answered for a chain."""
+    chain = [m.strip() for m in spec.split(",") if m.strip()]
+    if len(chain) == 1 and chain != ["auto"]:
+        return spec
+    if not answered_by:
+        return f"not asked ({len(chain)} in the chain)" if chain != ["auto"] else "not asked (auto)"
+    shown = []
+    for name in answered_by:
+        match = next((m for m in chain if m.partition(":")[2] == name or m == name), None)
+        shown.append(match or name)
+    return ", ".join(dict.fromkeys(shown))
+
+
 def summary_table(manifest: Manifest) -> Table:
     from rich.table import Table
 
@@ -45,7 +60,8 @@ def summary_table(manifest: Manifest) -> Table:
         table.add_column(column, justify="right" if column not in ("agent", "model") else "left")
     for role, agent in manifest.agents.items():
         cost = fmt_cost(agent.cost)
-        model = agent.model + (f" [dim]({agent.note})[/]" if agent.note else "")
+        model = escape(answered_model(agent.model, agent.answered_by))
+        model += f" [dim]({escape(agent.note)})[/]" if agent.note else ""
         table.add_row(
             role,
             model,
@@ -78,9 +94,12 @@ def print_summary(manifest: Manifest) -> None:
     for check in manifest.checks:
         mark = "[green]✓[/]" if check.passed else "[red]✗[/]"
         console.print(f"  {mark} {escape(check.name)}: {escape(check.detail)}")
-    lazy = "incomplete (placeholders)" if manifest.lazy.lazy else "complete"
-    rewrites = f" after {manifest.lazy.rewrites} rewrites" if manifest.lazy.rewrites else ""
-    console.print(f"  code: {lazy}{rewrites}; layout: {manifest.layout or '-'}")
+    if manifest.status == "error":
+        console.print(f"  code: not judged: the run failed; layout: {manifest.layout or '-'}")
+    else:
+        lazy = "incomplete (placeholders)" if manifest.lazy.lazy else "complete"
+        rewrites = f" after {manifest.lazy.rewrites} rewrites" if manifest.lazy.rewrites else ""
+        console.print(f"  code: {lazy}{rewrites}; layout: {manifest.layout or '-'}")
     console.print(f"  manifest: {Path(manifest.out_dir) / 'manifest.json'}")
 
 

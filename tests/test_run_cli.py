@@ -248,3 +248,33 @@ def test_error_text_keeps_its_square_brackets(monkeypatch: pytest.MonkeyPatch) -
         "error: model 'google:gemini-2.0-flash' needs an optional package (google): "
         "run `uv sync --extra google` (or pip install 'codecrew[google]')"
     ]
+
+
+def test_summary_shows_the_model_that_answered_and_no_verdict_after_a_failure(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import io
+
+    from rich.console import Console
+
+    import agents.run as run_cli
+    from agents.manifest import AgentUsage, Manifest
+
+    manifest = Manifest(request="build tetris", status="error", error="no code in the answer", out_dir="out")
+    manifest.agents = {
+        "coordinator": AgentUsage(model="test", requests=1, answered_by=["test"]),
+        "generator": AgentUsage(
+            model="openrouter:a/one,ollama:qwen2.5-coder:14b", requests=2, answered_by=["qwen2.5-coder:14b"]
+        ),
+        "extractor": AgentUsage(model="openrouter:x/y,openrouter:z/w"),  # never asked
+    }
+    out = io.StringIO()
+    monkeypatch.setattr(run_cli, "console", Console(file=out, width=200, color_system=None))
+    run_cli.print_summary(manifest)
+    text = out.getvalue()
+    generator_row = next(line for line in text.splitlines() if "generator" in line)
+    assert "ollama:qwen2.5-coder:14b" in generator_row and "openrouter:a/one" not in generator_row
+    extractor_row = next(line for line in text.splitlines() if "extractor" in line)
+    assert "not asked" in extractor_row
+    assert "code: complete" not in text
+    assert "code: not judged: the run failed" in text
