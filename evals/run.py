@@ -10,7 +10,7 @@ generator. Cases run concurrently across models, at most --concurrency at a time
 A model that fails entirely (missing key, 429, server down) is reported with its error
 class and the others carry on. Results: a table here, report.json + report.html (and the
 generated files, answers and screenshots) in a timestamped folder under --report-dir, and
-one row per case in the history (tools.history). Exit code 1 when a model's pass rate is
+one row per case in the history database. Exit code 1 when a model's pass rate is
 below --min-pass-rate, 2 for a configuration problem, 130 after Ctrl-C (the finished cases
 are still reported), 143 after SIGTERM (likewise).
 """

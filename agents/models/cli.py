@@ -14,6 +14,7 @@ import typer
 app = typer.Typer(
     help="Manage the models codecrew can use: fetch the local model, list, show, discover, compare.",
     no_args_is_help=True,
+    add_completion=False,
 )
 
 
