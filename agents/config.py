@@ -85,6 +85,7 @@ VARIABLES = (
     "CODECREW_INDEX_URL",
     "CODECREW_CHROMIUM",
     "CODECREW_NODE_DIR",
+    "CODECREW_SERVE_TOKEN",
 )
 PROJECT_MARKERS = ("pyproject.toml", ".git")
 
@@ -297,3 +298,12 @@ def configured_models(settings: Settings | None = None, env: dict[str, str] | No
     extra = [m.strip() for m in env.get("EVAL_MODELS", "").split(",") if m.strip()]
     roles = [settings.model_for(r) for r in ROLE_VARS]
     return list(dict.fromkeys([*roles, *extra]))
+
+
+SERVE_TOKEN_VAR = "CODECREW_SERVE_TOKEN"
+
+
+def serve_token(env: dict[str, str] | None = None) -> str | None:
+    """The dashboard's access token (`CODECREW_SERVE_TOKEN`, env or .env), None when unset."""
+    env = load_env() if env is None else env
+    return env.get(SERVE_TOKEN_VAR, "").strip() or None

@@ -10,31 +10,24 @@
   one file that runs under Node.
 
 Everything generated runs through tools.sandbox.run_sandboxed, in a fresh temp dir; esbuild
-runs on the host because it only parses (the sandbox hides the repository it lives in).
-The Node checks need esbuild, express, jsonwebtoken and light-my-request installed once:
-see NODE_SETUP.
+too (tools.esbuild), on a copy of only the generated files, the harness and the packages, so
+a `require` of a path outside them does not resolve. The Node checks need esbuild, express,
+jsonwebtoken and light-my-request installed once: see NODE_SETUP.
 """
 
 from __future__ import annotations
 
 import json
 import re
-import shutil
-import subprocess
-import sys
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from agents.config import node_dir, search_path
+from tools import esbuild
+from tools.esbuild import NODE_SETUP, esbuild_binary, node_dir, node_problem  # noqa: F401 - used by evals
+from tools.verify.sandboxed import sandbox_python
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
-NODE_SETUP = (
-    "mkdir -p .codecrew/node && cp evals/fixtures/node/package.json "
-    "evals/fixtures/node/package-lock.json .codecrew/node/ && "
-    "npm ci --prefix .codecrew/node --no-audit --no-fund"
-)
 EXTENSIONS = {
     "python": (".py",),
     "sql": (".sql",),
@@ -49,33 +42,6 @@ EXTENSIONS = {
 class CheckResult:
     passed: bool
     detail: str
-
-
-def esbuild_binary() -> Path | None:
-    modules = node_dir() / "node_modules"
-    for candidate in (
-        modules / "@esbuild" / "linux-x64" / "bin" / "esbuild",
-        modules / "@esbuild" / "linux-arm64" / "bin" / "esbuild",
-        modules / ".bin" / "esbuild",
-    ):
-        if candidate.exists():
-            return candidate
-    return None
-
-
-def node_problem() -> str | None:
-    """Why the Node checks cannot run here (None: they can)."""
-    if shutil.which("node") is None:
-        return "node is not installed (apt-get install -y nodejs)"
-    modules = node_dir() / "node_modules"
-    missing = [
-        name for name in ("express", "jsonwebtoken", "light-my-request") if not (modules / name).is_dir()
-    ]
-    if esbuild_binary() is None:
-        missing.insert(0, "esbuild")
-    if missing:
-        return f"{', '.join(missing)} missing under {node_dir()}: run `{NODE_SETUP}`"
-    return None
 
 
 def pick_file(files: dict[str, str], wanted: str | None, language: str | None) -> tuple[str, str] | None:
@@ -112,7 +78,9 @@ def run_in_sandbox(
 
 
 def python_cmd() -> list[str]:
-    return [sys.executable, "-B", "-"]
+    """This venv's interpreter by its real path, which the sandbox can see (a symlinked venv,
+    as in a git worktree, is otherwise reached through the hidden repository)."""
+    return [sandbox_python(), "-B", "-"]
 
 
 def _tail(text: str, lines: int = 6, limit: int = 600) -> str:
@@ -272,64 +240,38 @@ def run_sql_check(
 
 # --- JavaScript / TypeScript --------------------------------------------------------
 
-_LOADERS = {".ts": "ts", ".tsx": "tsx", ".jsx": "jsx", ".mjs": "js", ".cjs": "js", ".js": "js"}
-
-
-def _esbuild(args: list[str], cwd: Path, timeout: float) -> subprocess.CompletedProcess[str]:
-    """esbuild on the host: it parses and rewrites code, never runs it (the sandbox hides
-    the repository, where esbuild and the npm packages live)."""
-    env = {
-        "PATH": search_path(),
-        "NODE_PATH": str(node_dir() / "node_modules"),
-    }
-    return subprocess.run(
-        [str(esbuild_binary()), *args, "--log-level=error", "--color=false"],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
-
 
 def transpile(code: str, name: str, *, timeout: float = 20.0) -> CheckResult:
-    """esbuild: JS/TS/TSX (CommonJS or ES modules) -> CommonJS for Node; parse errors fail."""
-    if esbuild_binary() is None:
-        return CheckResult(False, f"checker unavailable: {node_problem()}")
-    loader = _LOADERS.get(Path(name).suffix.lower(), "js")
-    with tempfile.TemporaryDirectory(prefix="codecrew-esbuild-") as tmp:
-        source = Path(tmp) / f"input.{loader}"
-        source.write_text(code, encoding="utf-8")
-        args = [source.name, "--format=cjs", "--platform=node", "--target=node18", "--keep-names"]
-        try:
-            done = _esbuild([*args, "--jsx=automatic"], Path(tmp), timeout)
-        except subprocess.TimeoutExpired:
-            return CheckResult(False, f"esbuild ({loader}) timed out after {timeout:g}s")
-    if done.returncode != 0:
-        return CheckResult(False, f"esbuild ({loader}) rejects it: {_tail(done.stderr)}")
-    return CheckResult(True, done.stdout)
+    """esbuild (in the sandbox): JS/TS/TSX (CommonJS or ES modules) -> CommonJS for Node."""
+    built = esbuild.transpile(code, name, timeout=timeout)
+    if built.infrastructure:
+        return CheckResult(False, f"checker unavailable: {built.error}")
+    if not built.ok:
+        loader = esbuild.LOADERS.get(Path(name).suffix.lower(), "js")
+        return CheckResult(False, f"esbuild ({loader}) rejects it: {built.error}")
+    return CheckResult(True, built.code)
 
 
 def bundle(module_js: str, module_name: str, tests: str, *, timeout: float = 30.0) -> CheckResult:
-    """One file holding the tests, the harness, the module and what it requires
-    (react: our stand-in; express, jsonwebtoken...: the packages under node_dir())."""
+    """One file holding the tests, the harness, the module and what it requires (react: our
+    stand-in; express, jsonwebtoken...: the packages under node_dir()), bundled in the
+    sandbox from a copy of only these files: a path outside them does not resolve."""
     base = FIXTURES / "node_harness"
-    with tempfile.TemporaryDirectory(prefix="codecrew-bundle-") as tmp:
-        root = Path(tmp)
-        (root / module_name).write_text(module_js, encoding="utf-8")
-        (root / "_tests.js").write_text(tests, encoding="utf-8")
-        shutil.copy(base / "harness.js", root / "_harness.js")
-        shutil.copy(base / "render.js", root / "_render.js")
-        shutil.copytree(base / "react", root / "node_modules" / "react")
-        args = ["_tests.js", "--bundle", "--platform=node", "--format=cjs", "--target=node18", "--keep-names"]
-        try:
-            done = _esbuild([*args, "--outfile=bundle.js"], root, timeout)
-        except subprocess.TimeoutExpired:
-            return CheckResult(False, f"esbuild bundling timed out after {timeout:g}s")
-        if done.returncode != 0:
-            return CheckResult(False, f"cannot bundle it: {_tail(done.stderr)}")
-        return CheckResult(True, (root / "bundle.js").read_text(encoding="utf-8"))
+    files: dict[str, str | bytes] = {
+        module_name: module_js,
+        "_tests.js": tests,
+        "_harness.js": (base / "harness.js").read_bytes(),
+        "_render.js": (base / "render.js").read_bytes(),
+    }
+    for path in sorted((base / "react").rglob("*")):
+        if path.is_file():
+            files[f"node_modules/react/{path.relative_to(base / 'react').as_posix()}"] = path.read_bytes()
+    built = esbuild.bundle(files, "_tests.js", timeout=timeout)
+    if built.infrastructure:
+        return CheckResult(False, f"checker unavailable: {built.error}")
+    if not built.ok:
+        return CheckResult(False, f"cannot bundle it: {built.error}")
+    return CheckResult(True, built.code)
 
 
 def run_node_tests(

@@ -1,96 +1,188 @@
-"""The inline SVG charts of the HTML report: no script, no network, one string each."""
+"""Charts as inline SVG strings, drawn by matplotlib (Agg, no pyplot, no display).
+
+Used by the HTML report (evals.report_html) and the dashboard (evals.serve). Every chart:
+text stays text (`svg.fonttype: none`, small and searchable), labels are never clipped
+(`bbox_inches="tight"`), a single series has a single colour, several series get one
+colour each with a legend, and None values are shown as "n/a" (unknown is not zero).
+matplotlib is imported on first use: importing this module costs nothing.
+"""
 
 from __future__ import annotations
 
-from tools.formatting import esc
+import io
+import re
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
-_PALETTE = ["#2563eb", "#dc2626", "#16a34a", "#9333ea", "#ea580c", "#0891b2", "#4d7c0f", "#be185d"]
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
+Points = Sequence[tuple[datetime | str, float | None]] | Sequence[tuple[datetime, float | None]]
+PALETTE = ["#2563eb", "#ea580c", "#16a34a", "#9333ea", "#dc2626", "#0891b2", "#4d7c0f", "#be185d"]
+_WIDTH_IN = 6.4
+_STYLE: Any = {  # matplotlib rcParams
+    "svg.fonttype": "none",
+    "svg.hashsalt": "codecrew",  # stable ids: the same data draws the same file
+    "font.size": 9,
+    "font.family": "sans-serif",
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.titlesize": 11,
+    "axes.titleweight": "bold",
+    "axes.titlelocation": "left",
+}
 
 
-def bar_chart(title: str, items: list[tuple[str, float | None]], unit: str = "") -> str:
-    """Horizontal bars; None values are drawn as 'n/a' (unknown is not zero)."""
-    width, row, left = 560, 26, 230
-    height = 34 + row * max(len(items), 1)
-    known = [v for _, v in items if v is not None]
-    top = max(known) if known and max(known) > 0 else 1.0
-    parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img">',
-        f'<title>{esc(title)}</title><text x="0" y="16" font-weight="600">{esc(title)}</text>',
-    ]
-    for i, (name, value) in enumerate(items):
-        y = 28 + i * row
-        parts.append(f'<text x="0" y="{y + 15}" font-size="12">{esc(_short(name, 34))}</text>')
-        if value is None:
-            parts.append(f'<text x="{left}" y="{y + 15}" font-size="12" fill="#777">n/a</text>')
-            continue
-        w = max(1.0, (width - left - 90) * value / top)
-        color = _PALETTE[i % len(_PALETTE)]
-        parts.append(f'<rect x="{left}" y="{y + 3}" width="{w:.1f}" height="{row - 8}" fill="{color}"/>')
-        shown = f"{value:.4g}{unit}" if unit != "%" else f"{value:.1f}%"
-        parts.append(f'<text x="{left + w + 6:.1f}" y="{y + 15}" font-size="12">{esc(shown)}</text>')
-    parts.append("</svg>")
-    return "".join(parts)
+def _figure(height_in: float) -> Figure:
+    from matplotlib.figure import Figure
+
+    return Figure(figsize=(_WIDTH_IN, height_in), dpi=96)
+
+
+def _svg(fig: Figure, title: str) -> str:
+    """The figure as an inline <svg> element (no XML prolog), titled for screen readers."""
+    from matplotlib import rc_context
+
+    buf = io.StringIO()
+    with rc_context(_STYLE):
+        fig.savefig(buf, format="svg", bbox_inches="tight", metadata={"Date": None, "Creator": None})
+    text = buf.getvalue()
+    text = text[text.index("<svg") :]
+    text = re.sub(r"<svg ", '<svg role="img" ', text, count=1)
+    from tools.formatting import esc
+
+    return text.replace(">", f"><title>{esc(title)}</title>", 1)
+
+
+def _short(text: str, limit: int = 40) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _shown(value: float, unit: str) -> str:
+    return f"{value:.1f}%" if unit == "%" else f"{value:.4g}{unit}"
+
+
+def _bar_height(n: int) -> float:
+    return 0.9 + 0.32 * max(n, 1)
+
+
+def bar_chart(title: str, items: Sequence[tuple[str, float | None]], unit: str = "") -> str:
+    """Horizontal bars, one colour; a None value is written "n/a" where its bar would be."""
+    from matplotlib import rc_context
+
+    with rc_context(_STYLE):
+        fig = _figure(_bar_height(len(items)))
+        ax = fig.add_subplot()
+        ax.set_title(title)
+        labels = [_short(name) for name, _ in items]
+        values = [v if v is not None else 0.0 for _, v in items]
+        positions = list(range(len(items)))
+        ax.barh(positions, values, color=PALETTE[0], height=0.6)
+        ax.set_yticks(positions, labels)
+        ax.invert_yaxis()
+        top = max([v for _, v in items if v is not None] or [0.0])
+        ax.set_xlim(0, (top or 1.0) * 1.25)
+        for y, (_, value) in enumerate(items):
+            text = "n/a" if value is None else _shown(value, unit)
+            ax.annotate(text, (value or 0.0, y), xytext=(4, 0), textcoords="offset points", va="center")
+        if unit == "%":
+            ax.set_xlim(0, 115)
+            ax.set_xticks([0, 25, 50, 75, 100])
+        if not items:
+            _no_data(ax)
+        return _svg(fig, title)
 
 
 def grouped_bars(title: str, items: list[tuple[str, int, int]], legend: tuple[str, str]) -> str:
-    width, row, left = 560, 34, 230
-    height = 50 + row * max(len(items), 1)
-    top = max([max(a, b) for _, a, b in items] or [1]) or 1
-    parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img">',
-        f'<title>{esc(title)}</title><text x="0" y="16" font-weight="600">{esc(title)}</text>',
-        f'<rect x="{left}" y="24" width="10" height="10" fill="{_PALETTE[0]}"/>'
-        f'<text x="{left + 14}" y="33" font-size="12">{esc(legend[0])}</text>'
-        f'<rect x="{left + 110}" y="24" width="10" height="10" fill="{_PALETTE[4]}"/>'
-        f'<text x="{left + 124}" y="33" font-size="12">{esc(legend[1])}</text>',
-    ]
-    for i, (name, a, b) in enumerate(items):
-        y = 44 + i * row
-        parts.append(f'<text x="0" y="{y + 18}" font-size="12">{esc(_short(name, 34))}</text>')
-        for j, (value, color) in enumerate(((a, _PALETTE[0]), (b, _PALETTE[4]))):
-            w = max(1.0, (width - left - 80) * value / top)
-            yy = y + 3 + j * 13
-            parts.append(f'<rect x="{left}" y="{yy}" width="{w:.1f}" height="11" fill="{color}"/>')
-            parts.append(f'<text x="{left + w + 5:.1f}" y="{yy + 10}" font-size="11">{value}</text>')
-    parts.append("</svg>")
-    return "".join(parts)
+    """Two horizontal bars per item (e.g. input and output tokens), one colour per series."""
+    from matplotlib import rc_context
+
+    with rc_context(_STYLE):
+        fig = _figure(_bar_height(len(items)) + 0.3)
+        ax = fig.add_subplot()
+        ax.set_title(title)
+        positions = list(range(len(items)))
+        for offset, (series, color, index) in zip(
+            (-0.18, 0.18), ((legend[0], PALETTE[0], 1), (legend[1], PALETTE[1], 2)), strict=True
+        ):
+            values = [item[index] for item in items]
+            bars = ax.barh([p + offset for p in positions], values, height=0.34, color=color, label=series)
+            ax.bar_label(bars, padding=3, fontsize=8)
+        ax.set_yticks(positions, [_short(name) for name, _, _ in items])
+        ax.invert_yaxis()
+        top = max([max(a, b) for _, a, b in items] or [0])
+        ax.set_xlim(0, (top or 1) * 1.2)
+        ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), frameon=False)
+        if not items:
+            _no_data(ax)
+        return _svg(fig, title)
 
 
 def scatter(title: str, points: list[tuple[str, float, float]], x_label: str) -> str:
-    """Pass rate (y, 0-100 %) against x; each point labelled with its model."""
-    width, height, pad = 560, 340, 50
-    parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img">',
-        f'<title>{esc(title)}</title><text x="0" y="16" font-weight="600">{esc(title)}</text>',
-        f'<line x1="{pad}" y1="{height - pad}" x2="{width - 20}" y2="{height - pad}" stroke="#999"/>',
-        f'<line x1="{pad}" y1="30" x2="{pad}" y2="{height - pad}" stroke="#999"/>',
-        f'<text x="{width / 2}" y="{height - 12}" font-size="12" text-anchor="middle">{esc(x_label)}</text>',
-        f'<text x="12" y="{height / 2}" font-size="12" transform="rotate(-90 12 {height / 2})" '
-        'text-anchor="middle">pass rate %</text>',
-    ]
-    if not points:
-        parts.append(f'<text x="{pad + 10}" y="{height / 2}" fill="#777">no data</text></svg>')
-        return "".join(parts)
-    top_x = max(x for _, x, _ in points) or 1.0
-    plot_w, plot_h = width - pad - 40, height - pad - 40
-    for tick in (0, 50, 100):
-        y = height - pad - plot_h * tick / 100
-        parts.append(f'<text x="{pad - 6}" y="{y + 4:.1f}" font-size="11" text-anchor="end">{tick}</text>')
-    parts.append(
-        f'<text x="{width - 20}" y="{height - pad + 16}" font-size="11" text-anchor="end">'
-        f"{esc(f'{top_x:.4g}')}</text>"
-    )
-    for i, (name, x, y) in enumerate(points):
-        cx = pad + plot_w * (x / top_x)
-        cy = height - pad - plot_h * y / 100
-        color = _PALETTE[i % len(_PALETTE)]
-        parts.append(
-            f'<circle cx="{cx:.1f}" cy="{cy:.1f}" r="6" fill="{color}"><title>{esc(name)}</title></circle>'
-        )
-        parts.append(f'<text x="{cx + 8:.1f}" y="{cy - 6:.1f}" font-size="11">{esc(_short(name, 30))}</text>')
-    parts.append("</svg>")
-    return "".join(parts)
+    """Pass rate (y, 0-100 %) against x; one colour and a legend entry per model."""
+    from matplotlib import rc_context
+
+    with rc_context(_STYLE):
+        fig = _figure(3.4)
+        ax = fig.add_subplot()
+        ax.set_title(title)
+        ax.set_xlabel(x_label)
+        ax.set_ylabel("pass rate %")
+        ax.set_ylim(-5, 105)
+        for i, (name, x, y) in enumerate(points):
+            ax.scatter([x], [y], s=48, color=PALETTE[i % len(PALETTE)], label=_short(name, 36), zorder=3)
+        ax.grid(True, alpha=0.3)
+        if points:
+            ax.set_xlim(left=0)
+            ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), frameon=False)
+        else:
+            _no_data(ax)
+        return _svg(fig, title)
 
 
-def _short(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+def line_chart(
+    title: str,
+    series: Mapping[str, Points],
+    y_label: str,
+    *,
+    percent: bool = False,
+) -> str:
+    """One line per series over time (x: datetimes or run labels), one colour each."""
+    from matplotlib import rc_context
+
+    with rc_context(_STYLE):
+        fig = _figure(3.2)
+        ax = fig.add_subplot()
+        ax.set_title(title)
+        ax.set_ylabel(y_label)
+        for i, (name, points) in enumerate(series.items()):
+            shown = [(x, y) for x, y in points if y is not None]
+            if not shown:
+                continue
+            xs: list[Any] = [x for x, _ in shown]
+            ys = [y for _, y in shown]
+            ax.plot(xs, ys, marker="o", color=PALETTE[i % len(PALETTE)], label=_short(name, 36))
+        if percent:
+            ax.set_ylim(-5, 105)
+        else:
+            ax.set_ylim(bottom=0)
+        ax.grid(True, alpha=0.3)
+        if any(series.values()):
+            if any(isinstance(x, datetime) for points in series.values() for x, _ in points):
+                from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
+
+                locator = AutoDateLocator(maxticks=6)
+                ax.xaxis.set_major_locator(locator)
+                ax.xaxis.set_major_formatter(ConciseDateFormatter(locator))
+            ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), frameon=False)
+        else:
+            _no_data(ax)
+        return _svg(fig, title)
+
+
+def _no_data(ax: Axes) -> None:
+    ax.text(0.5, 0.5, "no data", transform=ax.transAxes, ha="center", va="center", color="#777")
+    ax.set_xticks([])
+    ax.set_yticks([])

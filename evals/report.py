@@ -7,7 +7,8 @@ mix units: cost is a sum of the prices the providers' responses gave (None when 
 one, never 0 for "unknown"); tokens are counted separately; latency is the median case
 duration.
 
-evals.report_html writes the report as JSON and as one self-contained HTML file.
+evals.report_html writes the report as JSON and as one self-contained HTML file (inline SVG
+charts drawn with matplotlib).
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The written report: report.json, and report.html as one self-contained file.
 
-Inline SVG charts (evals.charts), no script, no network; Tetris screenshots embedded as
+Inline SVG charts (evals.charts, drawn by matplotlib), no script, no network; Tetris screenshots embedded as
 data URIs (and linked to the files beside it).
 """
 
@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from evals.charts import bar_chart, grouped_bars, scatter
 from evals.report import RunReport, Summary
 from tools.formatting import esc, fmt_cost, fmt_seconds
+from tools.stats import sampled_rate, wilson
 
 if TYPE_CHECKING:
     from evals.results import CaseResult
@@ -84,7 +85,7 @@ def render_html(run: RunReport, run_dir: Path) -> str:
     ]
     out += [f"<p>{esc(note)}</p>" for note in run.notes]
     out.append("<h2>Models</h2>")
-    out.append(_summary_table(per_model + ([] if len(groups) == len(per_model) else groups)))
+    out.append(_summary_table(per_model + ([] if len(groups) == len(per_model) else groups), run.cases))
     out.append('<h2>Charts</h2><div class="charts">')
     out += [f'<div class="chart">{c}</div>' for c in charts]
     out.append("</div>")
@@ -101,9 +102,20 @@ def render_html(run: RunReport, run_dir: Path) -> str:
     return "\n".join(out)
 
 
-def _summary_table(summaries: list[Summary]) -> str:
+def pass_at_k_text(summary: Summary, cases: list[CaseResult]) -> str:
+    """pass@1 (and pass@k when every case ran k > 1 times) over the summary's cases."""
+    samples: dict[tuple[str, str, str], list[bool]] = {}
+    for r in cases:
+        if r.model == summary.model and summary.suite in ("all", r.suite) and summary.mode in ("all", r.mode):
+            samples.setdefault((r.suite, r.mode, r.case), []).append(r.passed)
+    at_k = sampled_rate(samples.values()).pass_at_k
+    return ", ".join(f"pass@{k} {v:.0%}" for k, v in at_k.items()) or "-"
+
+
+def _summary_table(summaries: list[Summary], cases: list[CaseResult]) -> str:
     head = (
         "<table><tr><th>model</th><th>suite</th><th>mode</th><th>passed</th><th>pass rate</th>"
+        "<th>95% interval</th><th>pass@k</th>"
         "<th>median latency</th><th>requests</th><th>tokens in</th><th>tokens out</th>"
         "<th>cost</th><th>failures</th></tr>"
     )
@@ -116,6 +128,7 @@ def _summary_table(summaries: list[Summary]) -> str:
         rows.append(
             f"<tr><td>{esc(s.model)}</td><td>{esc(s.suite)}</td><td>{esc(s.mode)}</td>"
             f'<td class="num">{s.passed}/{s.cases}</td><td class="num">{s.pass_rate:.0%}</td>'
+            f'<td class="num">{wilson(s.passed, s.cases)}</td><td>{esc(pass_at_k_text(s, cases))}</td>'
             f'<td class="num">{fmt_seconds(s.median_latency)}</td><td class="num">{s.requests}</td>'
             f'<td class="num">{s.input_tokens}</td><td class="num">{s.output_tokens}</td>'
             f'<td class="num">{esc(cost)}</td><td>{esc(failures)}</td></tr>'

@@ -21,6 +21,7 @@ from agents.models.catalog import (
 )
 from agents.models.compare import Recommendation, Thresholds, quality, recommend
 from tools.history import CallRecord, EvalRecord, History, ModelStats, ProbeRecord
+from tools.stats import Rate
 
 T0 = datetime(2025, 1, 1, tzinfo=UTC)
 
@@ -142,7 +143,7 @@ def test_quality_over_common_suites() -> None:
 def stats(
     model: str,
     *,
-    calls: int = 20,
+    calls: int = 400,
     success_rate: float = 1.0,
     median: float | None = 5.0,
     cost: float | None = 0.01,
@@ -172,8 +173,8 @@ CASES = {
     "quality vs reliability split": (stats("a", success_rate=0.8), stats("b"), 0.9, 0.6),
     "cost savings just under 50%": (stats("a", cost=0.0051), stats("b", cost=0.01), None, None),
     "exactly at the threshold (0.75 - 0.7)": (
-        stats("a", success_rate=0.75),
-        stats("b", success_rate=0.7),
+        stats("a", calls=2000, success_rate=0.75),
+        stats("b", calls=2000, success_rate=0.7),
         None,
         None,
     ),
@@ -189,6 +190,19 @@ CASES = {
         0.7,
         0.65,
     ),
+    "reliability gap on 20 calls is noise": (
+        stats("a", calls=20, success_rate=0.9),
+        stats("b", calls=20, cost=0.001),
+        None,
+        None,
+    ),
+    "quality gap on 10 cases is noise, cost does not decide": (
+        stats("a"),
+        stats("b", cost=0.001),
+        Rate(8, 10),
+        Rate(6, 10),
+    ),
+    "quality gap on 100 cases is significant": (stats("a"), stats("b"), Rate(95, 100), Rate(60, 100)),
     "unknown cost and no successes": (
         stats("a", cost=None, median=None, success_rate=0.0),
         stats("b", cost=None, median=None, success_rate=0.0),
@@ -203,13 +217,13 @@ def test_recommend_decision_table() -> None:
     assert results == snapshot(
         {
             "not enough data": Recommendation(
-                choice="not enough data", reasons=["a has 3 calls, b has 20; need at least 5 each"]
+                choice="not enough data", reasons=["a has 3 calls, b has 400; need at least 5 each"]
             ),
             "quality wins": Recommendation(
                 choice="a",
                 reasons=[
                     "quality: pass rate 80% vs 65%, diff 15 pp (threshold 10 pp) -> a",
-                    "reliability: success rate 100% vs 100%, diff 0 pp (threshold 5 pp) -> tie",
+                    "reliability: success rate 100% [99%–100%] of 400/400 vs 100% [99%–100%] of 400/400, diff 0 pp (threshold 5 pp) -> tie",
                     "cost: $0.0100 vs $0.0010 per call, savings 90% (threshold 50%) -> b",
                     "speed: median latency 5.0 s vs 5.0 s, diff 0.0 s (threshold 2.0 s) -> tie",
                     "decision: better on quality/reliability -> a",
@@ -219,7 +233,7 @@ def test_recommend_decision_table() -> None:
                 choice="b",
                 reasons=[
                     "quality: pass rate 80% vs 75%, diff 5 pp (threshold 10 pp) -> tie",
-                    "reliability: success rate 100% vs 100%, diff 0 pp (threshold 5 pp) -> tie",
+                    "reliability: success rate 100% [99%–100%] of 400/400 vs 100% [99%–100%] of 400/400, diff 0 pp (threshold 5 pp) -> tie",
                     "cost: $0.0100 vs $0.0040 per call, savings 60% (threshold 50%) -> b",
                     "speed: median latency 5.0 s vs 5.0 s, diff 0.0 s (threshold 2.0 s) -> tie",
                     "decision: equivalent quality and reliability, cost -> b",
@@ -229,7 +243,7 @@ def test_recommend_decision_table() -> None:
                 choice="b",
                 reasons=[
                     "quality: no eval suite run by both -> not compared",
-                    "reliability: success rate 90% vs 100%, diff 10 pp (threshold 5 pp) -> b",
+                    "reliability: success rate 90% [87%–93%] of 360/400 vs 100% [99%–100%] of 400/400, diff 10 pp (threshold 5 pp) -> b",
                     "cost: $0.0100 vs $0.0100 per call, savings 0% (threshold 50%) -> tie",
                     "speed: median latency 5.0 s vs 5.0 s, diff 0.0 s (threshold 2.0 s) -> tie",
                     "decision: better on quality/reliability -> b",
@@ -239,7 +253,7 @@ def test_recommend_decision_table() -> None:
                 choice="no clear winner",
                 reasons=[
                     "quality: pass rate 90% vs 60%, diff 30 pp (threshold 10 pp) -> a",
-                    "reliability: success rate 80% vs 100%, diff 20 pp (threshold 5 pp) -> b",
+                    "reliability: success rate 80% [76%–84%] of 320/400 vs 100% [99%–100%] of 400/400, diff 20 pp (threshold 5 pp) -> b",
                     "cost: $0.0100 vs $0.0100 per call, savings 0% (threshold 50%) -> tie",
                     "speed: median latency 5.0 s vs 5.0 s, diff 0.0 s (threshold 2.0 s) -> tie",
                     "decision: each wins on quality or reliability -> no clear winner",
@@ -249,7 +263,7 @@ def test_recommend_decision_table() -> None:
                 choice="either",
                 reasons=[
                     "quality: no eval suite run by both -> not compared",
-                    "reliability: success rate 100% vs 100%, diff 0 pp (threshold 5 pp) -> tie",
+                    "reliability: success rate 100% [99%–100%] of 400/400 vs 100% [99%–100%] of 400/400, diff 0 pp (threshold 5 pp) -> tie",
                     "cost: $0.0051 vs $0.0100 per call, savings 49% (threshold 50%) -> tie",
                     "speed: median latency 5.0 s vs 5.0 s, diff 0.0 s (threshold 2.0 s) -> tie",
                     "decision: no difference crosses a threshold -> either",
@@ -259,7 +273,7 @@ def test_recommend_decision_table() -> None:
                 choice="a",
                 reasons=[
                     "quality: no eval suite run by both -> not compared",
-                    "reliability: success rate 75% vs 70%, diff 5 pp (threshold 5 pp) -> a",
+                    "reliability: success rate 75% [73%–77%] of 1500/2000 vs 70% [68%–72%] of 1400/2000, diff 5 pp (threshold 5 pp) -> a",
                     "cost: $0.0100 vs $0.0100 per call, savings 0% (threshold 50%) -> tie",
                     "speed: median latency 5.0 s vs 5.0 s, diff 0.0 s (threshold 2.0 s) -> tie",
                     "decision: better on quality/reliability -> a",
@@ -269,7 +283,7 @@ def test_recommend_decision_table() -> None:
                 choice="b",
                 reasons=[
                     "quality: pass rate 70% vs 70%, diff 0 pp (threshold 10 pp) -> tie",
-                    "reliability: success rate 100% vs 100%, diff 0 pp (threshold 5 pp) -> tie",
+                    "reliability: success rate 100% [99%–100%] of 400/400 vs 100% [99%–100%] of 400/400, diff 0 pp (threshold 5 pp) -> tie",
                     "cost: $0.0100 vs $0.0100 per call, savings 0% (threshold 50%) -> tie",
                     "speed: median latency 8.0 s vs 5.5 s, diff 2.5 s (threshold 2.0 s) -> b",
                     "decision: equivalent quality and reliability, speed -> b",
@@ -279,14 +293,44 @@ def test_recommend_decision_table() -> None:
                 choice="either",
                 reasons=[
                     "quality: pass rate 70% vs 65%, diff 5 pp (threshold 10 pp) -> tie",
-                    "reliability: success rate 97% vs 100%, diff 3 pp (threshold 5 pp) -> tie",
+                    "reliability: success rate 97% [95%–98%] of 388/400 vs 100% [99%–100%] of 400/400, diff 3 pp (threshold 5 pp) -> tie",
                     "cost: $0.0100 vs $0.0100 per call, savings 0% (threshold 50%) -> tie",
                     "speed: median latency 6.0 s vs 5.0 s, diff 1.0 s (threshold 2.0 s) -> tie",
                     "decision: no difference crosses a threshold -> either",
                 ],
             ),
+            "reliability gap on 20 calls is noise": Recommendation(
+                choice="no significant difference",
+                reasons=[
+                    "quality: no eval suite run by both -> not compared",
+                    "reliability: success rate 90% [70%–97%] of 18/20 vs 100% [84%–100%] of 20/20, diff 10 pp (threshold 5 pp), 95% intervals overlap -> no significant difference",
+                    "cost: $0.0100 vs $0.0010 per call, savings 90% (threshold 50%) -> b",
+                    "speed: median latency 5.0 s vs 5.0 s, diff 0.0 s (threshold 2.0 s) -> tie",
+                    "decision: the reliability difference is within the 95% intervals -> no significant difference (run more cases, or each case several times with --samples)",
+                ],
+            ),
+            "quality gap on 10 cases is noise, cost does not decide": Recommendation(
+                choice="no significant difference",
+                reasons=[
+                    "quality: pass rate 80% [49%–94%] of 8/10 vs 60% [31%–83%] of 6/10, diff 20 pp (threshold 10 pp), 95% intervals overlap -> no significant difference",
+                    "reliability: success rate 100% [99%–100%] of 400/400 vs 100% [99%–100%] of 400/400, diff 0 pp (threshold 5 pp) -> tie",
+                    "cost: $0.0100 vs $0.0010 per call, savings 90% (threshold 50%) -> b",
+                    "speed: median latency 5.0 s vs 5.0 s, diff 0.0 s (threshold 2.0 s) -> tie",
+                    "decision: the quality difference is within the 95% intervals -> no significant difference (run more cases, or each case several times with --samples)",
+                ],
+            ),
+            "quality gap on 100 cases is significant": Recommendation(
+                choice="a",
+                reasons=[
+                    "quality: pass rate 95% [89%–98%] of 95/100 vs 60% [50%–69%] of 60/100, diff 35 pp (threshold 10 pp) -> a",
+                    "reliability: success rate 100% [99%–100%] of 400/400 vs 100% [99%–100%] of 400/400, diff 0 pp (threshold 5 pp) -> tie",
+                    "cost: $0.0100 vs $0.0100 per call, savings 0% (threshold 50%) -> tie",
+                    "speed: median latency 5.0 s vs 5.0 s, diff 0.0 s (threshold 2.0 s) -> tie",
+                    "decision: better on quality/reliability -> a",
+                ],
+            ),
             "unknown cost and no successes": Recommendation(
-                choice="neither", reasons=["neither model has a successful call (20 and 20 calls)"]
+                choice="neither", reasons=["neither model has a successful call (400 and 400 calls)"]
             ),
         }
     )
@@ -299,7 +343,7 @@ def test_recommend_thresholds_are_parameters() -> None:
         reasons=snapshot(
             [
                 "quality: no eval suite run by both -> not compared",
-                "reliability: success rate 100% vs 100%, diff 0 pp (threshold 5 pp) -> tie",
+                "reliability: success rate 100% [34%–100%] of 2/2 vs 100% [34%–100%] of 2/2, diff 0 pp (threshold 5 pp) -> tie",
                 "cost: $0.0100 vs $0.0100 per call, savings 0% (threshold 50%) -> tie",
                 "speed: median latency 5.0 s vs 1.0 s, diff 4.0 s (threshold 2.0 s) -> b",
                 "decision: equivalent quality and reliability, speed -> b",
@@ -374,7 +418,7 @@ def test_cli_compare(cli_history: History) -> None:
     assert result.stdout.split("recommendation: ")[1] == snapshot("""\
 a:cheap
   quality: no eval suite run by both -> not compared
-  reliability: success rate 100% vs 100%, diff 0 pp (threshold 5 pp) -> tie
+  reliability: success rate 100% [72%–100%] of 10/10 vs 100% [72%–100%] of 10/10, diff 0 pp (threshold 5 pp) -> tie
   cost: $0.0010 vs $0.0100 per call, savings 90% (threshold 50%) -> a:cheap
   speed: median latency 3.0 s vs 3.5 s, diff 0.5 s (threshold 2.0 s) -> tie
   decision: equivalent quality and reliability, cost -> a:cheap
@@ -420,3 +464,29 @@ def test_cli_show_tells_the_last_probe(cli_history: History) -> None:
     flaky = invoke("show", "openai-chat:flaky")  # known from its probe alone
     assert flaky.exit_code == 0, flaky.output
     assert "  last probe      not reachable (rate_limited): HTTP 429" in flaky.stdout
+
+
+def record_evals(history: History, model: str, passed: int, total: int, run_id: str = "r1") -> None:
+    for i in range(total):
+        history.record_eval(
+            EvalRecord(run_id, "bench", model, "generator", f"case{i}", i < passed, "ok" if i < passed else "wrong",
+                       1.0, 10, 10, None, False, None, T0)
+        )  # fmt: skip
+
+
+def test_cli_compare_says_no_significant_difference_on_few_cases(cli_history: History) -> None:
+    record_calls(cli_history, "a:x", 10, duration=3.0, cost=0.001, ok=10)
+    record_calls(cli_history, "b:y", 10, duration=3.0, cost=0.01, ok=10)
+    record_evals(cli_history, "a:x", 8, 10)
+    record_evals(cli_history, "b:y", 6, 10)
+    result = invoke("compare", "a:x", "b:y")
+    assert "recommendation: no significant difference" in result.stdout
+    assert "pass rate 80% [49%–94%] of 8/10 vs 60% [31%–83%] of 6/10" in result.stdout
+    assert "95% intervals overlap" in result.stdout
+    # the same gap on 100 cases each decides
+    record_evals(cli_history, "a:x", 80, 100, run_id="r2")
+    record_evals(cli_history, "b:y", 40, 100, run_id="r2")
+    report = json.loads(invoke("compare", "a:x", "b:y", "--json").stdout)
+    assert report["recommendation"]["choice"] == "a:x"
+    assert report["models"][0]["pass_counts"] == {"bench": {"successes": 80, "total": 100}}
+    assert report["thresholds"]["quality"] == 0.1

@@ -7,6 +7,7 @@ uv run python -m agents.models compare MODEL_A MODEL_B --task-type code_generati
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, NoReturn
 
 import typer
@@ -63,10 +64,9 @@ def _fail(message: str, code: int = 1) -> NoReturn:
 
 def _existing_history() -> Any:
     """The user's history if there is one (reading never creates it)."""
-    from agents.config import history_path
-    from tools.history import History
+    from tools.history_queries import existing_history
 
-    return History() if history_path().exists() else None
+    return existing_history()
 
 
 @app.command("list")
@@ -167,35 +167,75 @@ def compare(
     import json
     from dataclasses import asdict
 
-    from agents.models.compare import Thresholds, comparison_table, empty_stats, quality, recommend
-    from tools.history import WORK_SOURCES
+    from agents.models.compare import Thresholds, compare_models, comparison_table
 
-    history = _existing_history()
-    stats, rates = [], []
-    for model in (model_a, model_b):
-        found = history.model_stats(model=model, task_type=task_type, sources=WORK_SOURCES) if history else []
-        stats.append(found[0] if found else empty_stats(model))
-        rates.append(history.eval_pass_rates(model) if history else {})
-    common = rates[0].keys() & rates[1].keys()
-    rec = recommend(
-        stats[0],
-        stats[1],
-        quality_a=quality(rates[0], common),
-        quality_b=quality(rates[1], common),
-        thresholds=Thresholds(min_calls=min_calls),
+    found = compare_models(
+        _existing_history(), model_a, model_b, task_type=task_type, thresholds=Thresholds(min_calls=min_calls)
     )
+    rec = found.recommendation
     if as_json:
         report = {
             "task_type": task_type,
-            "models": [{**asdict(s), "pass_rates": r} for s, r in zip(stats, rates, strict=True)],
+            "models": [
+                {**asdict(s), "pass_rates": rates, "pass_counts": {k: asdict(v) for k, v in counts.items()}}
+                for s, rates, counts in zip(found.stats, found.pass_rates, found.pass_counts, strict=True)
+            ],
+            "thresholds": asdict(found.thresholds),
             "recommendation": asdict(rec),
         }
         typer.echo(json.dumps(report, indent=2, default=str))
         return
-    _console().print(comparison_table(stats[0], stats[1], rates[0], rates[1]))
+    _console().print(comparison_table(*found.stats, *found.pass_counts))
     typer.echo(f"recommendation: {rec.choice}")
     for reason in rec.reasons:
         typer.echo(f"  {reason}")
+
+
+@app.command("history")
+def history(
+    model: str | None = typer.Option(None, "--model", help="Only calls of this model."),
+    role: str | None = typer.Option(None, "--role", help="Only this role (generator, coordinator, ...)."),
+    source: str | None = typer.Option(None, "--source", help="Only this source: run, eval, probe, ab."),
+    since: str | None = typer.Option(None, "--since", help="Only calls since: 7d, 12h, 30m or a date."),
+    limit: int = typer.Option(50, "--limit", min=0, help="At most this many rows (0: all)."),
+    run: str | None = typer.Option(None, "--run", help="Open this run: its report or manifest."),
+    reports_dir: Path = typer.Option(Path("reports"), "--reports-dir", help="Where eval reports are."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+) -> None:
+    """The recorded model calls, newest first (like `llm logs`); --run RUN_ID opens one run."""
+    from agents.config import Settings
+    from tools.history_browser import calls_json, calls_table, run_overview
+    from tools.history_queries import QueryError, calls, parse_since
+
+    if source is not None and source not in HISTORY_SOURCES:
+        _bad_input(f"unknown --source {source!r}: use one of {', '.join(HISTORY_SOURCES)}")
+    try:
+        since_at = parse_since(since)
+    except QueryError as exc:
+        _bad_input(str(exc))
+    found = _existing_history()
+    if run is not None:
+        out_dir = Settings.load().out_dir or Path("output")
+        text = run_overview(found, run, reports_dir=reports_dir, out_dir=out_dir)
+        if text is None:
+            _bad_input(f"no run {run!r} in the history, under {reports_dir}/ or under {out_dir}/")
+        typer.echo(text)
+        return
+    rows = calls(found, model=model, role=role, source=source, since=since_at, limit=limit) if found else []
+    if as_json:
+        typer.echo(calls_json(rows))
+    elif not rows:
+        typer.echo("no calls recorded" + (" that match" if found else " yet"))
+    else:
+        _console().print(calls_table(rows))
+
+
+HISTORY_SOURCES = ("run", "eval", "probe", "ab")
+
+
+def _bad_input(message: str) -> NoReturn:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(2)
 
 
 if __name__ == "__main__":

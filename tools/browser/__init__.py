@@ -53,6 +53,11 @@ Use one ``BrowserSession`` for many pages (a launch costs ~1-2 s, a page ~1.5-3 
         report = check_game_page(Path("out/site"), browser=browser, screenshot=Path("s.png"))
     print(report.passed, [(c.name, c.passed, c.detail) for c in report.checks])
 
+A web app (no game) is judged by ``check_app_page`` / ``browser.check_app_async``: loads,
+draws and ``responds_to_input`` (typing into its inputs, clicking its buttons changes the
+page; see tools.browser.app_probes). Every report lists where uncaught errors were thrown
+(``error_places``: "TypeError: ... @ index.html:3:33").
+
 From async code use ``await browser.check_async(...)`` (the session runs its own event loop
 in a thread, so both forms work from any thread).
 
@@ -67,7 +72,7 @@ from __future__ import annotations
 
 from tools.browser.chromium import BrowserUnavailable, browser_available
 from tools.browser.records import PageCheck, PageReport
-from tools.browser.session import BrowserSession, check_game_page
+from tools.browser.session import BrowserSession, check_app_page, check_game_page
 
 __all__ = [
     "BrowserSession",
@@ -75,5 +80,6 @@ __all__ = [
     "PageCheck",
     "PageReport",
     "browser_available",
+    "check_app_page",
     "check_game_page",
 ]

@@ -27,6 +27,7 @@ class PageReport:
     duration: float
     dialogs: list[str] = field(default_factory=list)  # alert/confirm/prompt, dismissed; "(xN)"
     error_count: int = 0  # uncaught errors seen, including those past MAX_ERRORS
+    error_places: list[str] = field(default_factory=list)  # "<error> @ <file>:<line>:<column>"
 
     @property
     def passed(self) -> bool:

@@ -19,6 +19,7 @@ from playwright.async_api import BrowserContext, Page
 from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import TimeoutError as PlaywrightTimeoutError
 
+from tools.browser.error_places import ERROR_PLACES_INIT_SCRIPT, ERROR_PLACES_SCRIPT
 from tools.browser.page_scripts import (
     FOCUS_SCRIPT,
     INIT_SCRIPT,
@@ -34,7 +35,7 @@ MAX_BLOCKED = 50
 T = TypeVar("T")
 
 
-class _Stop(Exception):
+class StopRun(Exception):
     """Ends a run early; the message says why (used in the details of undecided checks)."""
 
 
@@ -65,6 +66,7 @@ class PageRun:
         self.advances: tuple[bool, str] | None = None
         self.keys: tuple[bool, str] | None = None
         self.screenshot: Path | None = None
+        self.error_places: list[str] = []  # "TypeError: ... @ index.html:3:33", first MAX_ERRORS
 
     async def play(self, context: BrowserContext, origin: str, url: str, screenshot: Path | None) -> None:
         await context.route("**/*", functools.partial(self._route, origin))
@@ -75,6 +77,7 @@ class PageRun:
         await context.clock.install(time=start)
         await context.clock.pause_at(start + 0.001)
         await context.add_init_script(INIT_SCRIPT)  # after the clock: it wraps the fake timers
+        await context.add_init_script(ERROR_PLACES_INIT_SCRIPT)
         self.page = page = await context.new_page()
         page.on("popup", self._on_popup)
         page.on("pageerror", self._on_page_error)
@@ -86,11 +89,8 @@ class PageRun:
             await self._load(url)
             self.first = await self.sample()
             await self.step(SETTLE_MS)
-            await check_advances(self, IDLE_MS)
-            await check_keys(self)
-            if self.advances and not self.advances[0]:
-                await check_advances(self, IDLE_MS, after_keys=True)
-        except _Stop as stop:
+            await self.probe()
+        except StopRun as stop:
             self.stopped = str(stop)
         except PlaywrightError as error:  # e.g. the document was replaced mid-call
             self.stopped = self._navigated_detail() or first_line(str(error))
@@ -98,12 +98,22 @@ class PageRun:
             with contextlib.suppress(Exception):
                 self.suppressed = int(await self.op(page.evaluate(SUPPRESSED_SCRIPT), "counting errors"))
                 self.error_count += self.suppressed
+            with contextlib.suppress(Exception):
+                places = await self.op(page.evaluate(ERROR_PLACES_SCRIPT), "reading where errors were thrown")
+                self.error_places = [truncate(str(place).replace(origin + "/", "")) for place in places]
         if screenshot is not None and self.unresponsive is None:
             with contextlib.suppress(Exception):
                 screenshot.parent.mkdir(parents=True, exist_ok=True)
                 timeout_ms = max(500, min(5000, self._remaining() * 1000))
                 await page.screenshot(path=screenshot, timeout=timeout_ms)
                 self.screenshot = screenshot
+
+    async def probe(self) -> None:
+        """The game probes: does it move by itself, do the keys move it."""
+        await check_advances(self, IDLE_MS)
+        await check_keys(self)
+        if self.advances and not self.advances[0]:
+            await check_advances(self, IDLE_MS, after_keys=True)
 
     async def _load(self, url: str) -> None:
         assert self.page is not None
@@ -114,7 +124,7 @@ class PageRun:
             self.load_detail = f"the load event did not fire within {self.load_timeout:g} s"
         except PlaywrightError as error:
             self.load_detail = f"loading failed: {first_line(str(error))}"
-            raise _Stop(self.load_detail) from None
+            raise StopRun(self.load_detail) from None
         else:
             self.loaded = True
             self.load_detail = f"loaded in {time.monotonic() - begun:.2f} s"
@@ -133,10 +143,10 @@ class PageRun:
         try:
             raw = await self.op(self.page.evaluate(SAMPLE_SCRIPT, SAMPLE_LIMITS), "reading the drawing")
         except PlaywrightError as error:  # the document went away under us
-            raise _Stop(self._navigated_detail() or first_line(str(error))) from None
+            raise StopRun(self._navigated_detail() or first_line(str(error))) from None
         sample = Sample(doc=str(raw.get("doc")), state=raw["state"], drawn=raw["drawn"], blank=raw["blank"])
         if self.first is not None and sample.doc != self.first.doc:
-            raise _Stop(self._navigated_detail() or "the page reloaded itself")
+            raise StopRun(self._navigated_detail() or "the page reloaded itself")
         if sample.drawn and not self.drawn:
             self.drawn = sample.drawn
         if not self.drawn:
@@ -149,21 +159,21 @@ class PageRun:
         if self.unresponsive:
             if asyncio.iscoroutine(awaitable):
                 awaitable.close()
-            raise _Stop(self.unresponsive)
+            raise StopRun(self.unresponsive)
         remaining = self._remaining()
         if remaining <= 0:
             if asyncio.iscoroutine(awaitable):
                 awaitable.close()
-            raise _Stop("the run ran out of time")
+            raise StopRun("the run ran out of time")
         try:
             return await asyncio.wait_for(awaitable, min(self.op_timeout, remaining))
         except TimeoutError:
             if self._remaining() <= 0:
-                raise _Stop("the run ran out of time") from None
+                raise StopRun("the run ran out of time") from None
             self._set_unresponsive(
                 f"the page stopped responding while {doing} (a script busy > {self.op_timeout:g} s)"
             )
-            raise _Stop(self.unresponsive) from None
+            raise StopRun(self.unresponsive) from None
 
     def _remaining(self) -> float:
         return self.deadline - time.monotonic()

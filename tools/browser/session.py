@@ -17,6 +17,7 @@ from playwright.async_api import Browser, ViewportSize, async_playwright
 from playwright.async_api import Error as PlaywrightError
 
 from agents.config import chromium_path
+from tools.browser.app_probes import AppRun, app_report, failed_app_report
 from tools.browser.chromium import (
     CHROMIUM_ENV,
     DEFAULT_CHROMIUM,
@@ -56,6 +57,22 @@ def check_game_page(
         return browser.check(site_dir, entry, screenshot=screenshot, timeout=timeout)
     with BrowserSession() as session:
         return session.check(site_dir, entry, screenshot=screenshot, timeout=timeout)
+
+
+def check_app_page(
+    site_dir: Path,
+    entry: str = "index.html",
+    *,
+    screenshot: Path | None = None,
+    timeout: float = 20.0,
+    browser: BrowserSession | None = None,
+) -> PageReport:
+    """Load a web app (no game) in headless chromium and report loads, draws and
+    responds_to_input (tools.browser.app_probes); otherwise as `check_game_page`."""
+    if browser is not None:
+        return browser.check_app(site_dir, entry, screenshot=screenshot, timeout=timeout)
+    with BrowserSession() as session:
+        return session.check_app(site_dir, entry, screenshot=screenshot, timeout=timeout)
 
 
 class BrowserSession:
@@ -106,6 +123,38 @@ class BrowserSession:
             # The run has its own deadline; this is the backstop if chromium stops answering.
             self._call(self._drop_browser(), timeout=30)
             return failed_report("the browser stopped answering", time.monotonic() - started)
+
+    def check_app(
+        self,
+        site_dir: Path,
+        entry: str = "index.html",
+        *,
+        screenshot: Path | None = None,
+        timeout: float = 20.0,
+    ) -> PageReport:
+        """Blocking form of `check_app_async`: see `check_app_page`."""
+        started = time.monotonic()
+        try:
+            return self._call(self._check(site_dir, entry, screenshot, timeout, app=True), timeout + 30)
+        except TimeoutError:
+            self._call(self._drop_browser(), timeout=30)
+            stopped = failed_report("the browser stopped answering", time.monotonic() - started)
+            return failed_app_report(stopped)
+
+    async def check_app_async(
+        self,
+        site_dir: Path,
+        entry: str = "index.html",
+        *,
+        screenshot: Path | None = None,
+        timeout: float = 20.0,
+    ) -> PageReport:
+        """Judge a web app (loads, draws, responds_to_input; tools.browser.app_probes) from
+        any event loop."""
+        future = asyncio.run_coroutine_threadsafe(
+            self._check(site_dir, entry, screenshot, timeout, app=True), self._loop
+        )
+        return await asyncio.wrap_future(future)
 
     async def check_async(
         self,
@@ -168,13 +217,21 @@ class BrowserSession:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(playwright.stop(), 10)
 
-    async def _check(self, site_dir: Path, entry: str, screenshot: Path | None, timeout: float) -> PageReport:
+    async def _check(
+        self, site_dir: Path, entry: str, screenshot: Path | None, timeout: float, app: bool = False
+    ) -> PageReport:
         started = time.monotonic()
         site_dir = Path(site_dir)
         if not (site_dir / entry).is_file():
             return failed_report(f"{entry} not found in {site_dir}", 0.0)
         browser = await self._ensure_browser()
         run = PageRun(started + timeout, min(LOAD_TIMEOUT, timeout / 4), min(OP_TIMEOUT, timeout / 4))
+        with serve_site(site_dir) as origin:
+            missing = failed_report(f"{entry} not found in {site_dir}", 0.0)
+            return failed_app_report(missing) if app else missing
+        browser = await self._ensure_browser()
+        kind = AppRun if app else PageRun
+        run = kind(started + timeout, min(LOAD_TIMEOUT, timeout / 4), min(OP_TIMEOUT, timeout / 4))
         with serve_site(site_dir) as origin:
             context = await browser.new_context(
                 viewport=VIEWPORT, service_workers="block", accept_downloads=False
@@ -187,4 +244,6 @@ class BrowserSession:
                 except Exception:
                     # A renderer that will not die takes the browser with it; relaunch later.
                     await self._drop_browser()
+        if isinstance(run, AppRun):
+            return app_report(run, time.monotonic() - started)
         return page_report(run, time.monotonic() - started)

@@ -45,6 +45,7 @@ def page_report(run: PageRun, duration: float) -> PageReport:
         duration=round(duration, 3),
         dialogs=counted_lines(run.dialogs.items()),
         error_count=run.error_count,
+        error_places=list(run.error_places),
     )
 
 

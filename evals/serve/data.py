@@ -1,0 +1,472 @@
+"""What the dashboard shows, read from the history (tools.history_queries) and the reports.
+
+Every function here answers one endpoint or page with the API's pydantic models. A run is
+found by the id its benchmark job got here, or by the eval run's own id: its report folder
+(`<reports>/<run id>/report.json`) is read first, the history second. Files of a run are
+served only from inside its report folder (see `report_file`).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from evals.serve.runs import BenchmarkJob, Benchmarks
+from evals.serve.schemas import (
+    CaseDetail,
+    CaseOut,
+    ComparedModel,
+    ComparisonResponse,
+    DimensionOut,
+    FileOut,
+    GroupOut,
+    IntervalOut,
+    MetricsResponse,
+    ModelMetrics,
+    RateOut,
+    RunListItem,
+    RunResults,
+    RunStatus,
+    SuitePassRate,
+    ThresholdsOut,
+)
+from tools.history import WORK_SOURCES, History
+from tools.history_queries import (
+    SuiteResult,
+    call_metrics,
+    eval_rows,
+    eval_runs,
+    models_seen,
+    suite_results,
+)
+from tools.stats import Interval, sampled_rate, wilson
+
+ANSWER_LIMIT = 200_000  # characters of answer.md shown on a case page
+RUN_ID_CHARS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.")
+
+
+class NotFound(LookupError):
+    """Nothing recorded under that name; the message says what was looked for."""
+
+
+def _at_k(values: dict[int, float]) -> dict[str, float]:
+    return {f"pass@{k}": v for k, v in sorted(values.items())}
+
+
+def _suite_out(result: SuiteResult) -> SuitePassRate:
+    rate = result.result
+    return SuitePassRate(
+        suite=result.suite,
+        mode=result.mode,
+        run_id=result.run_id,
+        passed=rate.passed,
+        total=rate.total,
+        rate=rate.rate,
+        interval=IntervalOut(low=rate.interval.low, high=rate.interval.high),
+        cases=rate.cases,
+        samples=rate.samples,
+        pass_at_k=_at_k(rate.pass_at_k),
+        median_latency=result.median_latency,
+    )
+
+
+def metrics(
+    history: History | None,
+    *,
+    model: str | None = None,
+    since: datetime | None = None,
+    sources: Sequence[str] = WORK_SOURCES,
+    group_by: Sequence[str] = ("model",),
+) -> MetricsResponse:
+    """Per model (and role / task type) call aggregates, with each model's pass rates."""
+    rows = (
+        call_metrics(history, group_by=group_by, model=model, since=since, sources=sources) if history else []
+    )
+    suites = suite_results(history, model=model, since=since) if history else []
+    by_model: dict[str, list[SuitePassRate]] = {}
+    for result in suites:
+        by_model.setdefault(result.model, []).append(_suite_out(result))
+    out = [
+        ModelMetrics(
+            model=m.model,
+            role=m.role,
+            task_type=m.task_type,
+            calls=m.calls,
+            successes=m.successes,
+            success_rate=m.success_rate,
+            success_interval=IntervalOut(low=m.success_interval.low, high=m.success_interval.high),
+            median_latency=m.median_latency,
+            p90_latency=m.p90_latency,
+            input_tokens=m.input_tokens,
+            output_tokens=m.output_tokens,
+            tokens_per_second=m.tokens_per_second,
+            cost_per_call=m.cost_per_call,
+            total_cost=m.total_cost,
+            priced_calls=m.priced_calls,
+            error_classes=m.error_classes,
+            last_used=m.last_used,
+            pass_rates=by_model.get(m.model, []),
+        )
+        for m in rows
+    ]
+    # models with eval results but no eval calls in the window still belong on the board
+    seen = {m.model for m in out}
+    for name, rates in by_model.items():
+        if name not in seen and "eval" in sources:
+            out.append(
+                ModelMetrics(
+                    model=name, calls=0, successes=0, success_rate=0.0,
+                    success_interval=IntervalOut(low=0.0, high=1.0), median_latency=None, p90_latency=None,
+                    input_tokens=0, output_tokens=0, tokens_per_second=None, cost_per_call=None,
+                    total_cost=None, priced_calls=0, error_classes={}, last_used=None, pass_rates=rates,
+                )
+            )  # fmt: skip
+    out.sort(key=lambda m: (m.model, m.role or "", m.task_type or ""))
+    return MetricsResponse(
+        generated=datetime.now(UTC), sources=list(sources), group_by=list(group_by), models=out
+    )
+
+
+def _success_interval(stats: Any) -> Interval | None:
+    return wilson(stats.successes, stats.calls) if stats.calls else None
+
+
+def comparison(
+    history: History | None, a: str, b: str, *, task_type: str | None = None, min_calls: int = 5
+) -> ComparisonResponse:
+    """Seed 001's comparison of two models, with the recommendation and what decided it."""
+    from agents.models.compare import Thresholds, compare_models
+
+    known = set(models_seen(history)) if history else set()
+    missing = [m for m in (a, b) if m not in known]
+    if missing:
+        raise NotFound(f"nothing recorded for {', '.join(missing)}: run it (evals.run or agents.run) first")
+    found = compare_models(history, a, b, task_type=task_type, thresholds=Thresholds(min_calls=min_calls))
+    sides = []
+    for stats, counts in zip(found.stats, found.pass_counts, strict=True):
+        sides.append(
+            ComparedModel(
+                model=stats.model,
+                calls=stats.calls,
+                success_rate=stats.success_rate,
+                success_interval=IntervalOut.of(_success_interval(stats)),
+                median_latency=stats.median_latency,
+                tokens_per_second=stats.tokens_per_second,
+                cost_per_call=stats.cost_per_call,
+                total_cost=stats.total_cost,
+                pass_rates={
+                    suite: RateOut(
+                        successes=r.successes,
+                        total=r.total,
+                        rate=r.value,
+                        interval=IntervalOut(low=r.interval.low, high=r.interval.high),
+                    )
+                    for suite, r in counts.items()
+                },
+            )
+        )
+    rec, t = found.recommendation, found.thresholds
+    return ComparisonResponse(
+        a=sides[0],
+        b=sides[1],
+        task_type=task_type,
+        thresholds=ThresholdsOut(
+            quality=t.quality,
+            cost_savings=t.cost_savings,
+            latency=t.latency,
+            success_rate=t.success_rate,
+            min_calls=t.min_calls,
+        ),
+        choice=rec.choice,
+        reasons=rec.reasons,
+        dimensions=[
+            DimensionOut(
+                name=d.name,
+                a=d.a,
+                b=d.b,
+                threshold=d.threshold,
+                verdict=d.verdict,
+                a_interval=IntervalOut.of(d.a_interval),
+                b_interval=IntervalOut.of(d.b_interval),
+                a_count=d.a_count,
+                b_count=d.b_count,
+            )
+            for d in rec.dimensions
+        ],
+    )
+
+
+# -- runs ------------------------------------------------------------------------------------
+
+
+@dataclass
+class RunCase:
+    """One case result of a run, from report.json (with files) or the history (without)."""
+
+    suite: str
+    model: str
+    mode: str
+    case: str
+    sample: int
+    passed: bool
+    reason: str
+    failure: str | None
+    duration: float
+    checks: dict[str, dict[str, Any]]
+    work_dir: str | None
+    screenshot: str | None
+
+    def out(self) -> CaseOut:
+        return CaseOut(
+            suite=self.suite,
+            model=self.model,
+            mode=self.mode,
+            case=self.case,
+            sample=self.sample,
+            passed=self.passed,
+            reason=self.reason,
+            failure=self.failure,
+            duration=self.duration,
+        )
+
+
+def valid_run_id(run_id: str) -> bool:
+    """Run ids are file names: letters, digits, - _ . (never a path)."""
+    return 0 < len(run_id) <= 100 and set(run_id) <= RUN_ID_CHARS and run_id not in (".", "..")
+
+
+def _report(reports_dir: Path, run_id: str) -> dict[str, Any] | None:
+    if not valid_run_id(run_id):
+        return None
+    path = reports_dir / run_id / "report.json"
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def run_cases(history: History | None, reports_dir: Path, run_id: str) -> list[RunCase] | None:
+    """The case results of eval run `run_id` (None when neither a report nor the history has it)."""
+    if (report := _report(reports_dir, run_id)) is not None:
+        samples: dict[tuple[str, str, str, str], int] = {}
+        cases = []
+        for c in report.get("cases", []):
+            key = (c["suite"], c["model"], c["mode"], c["case"])
+            sample = c.get("sample", samples.get(key, 0))
+            samples[key] = sample + 1
+            cases.append(
+                RunCase(
+                    suite=c["suite"], model=c["model"], mode=c["mode"], case=c["case"], sample=sample,
+                    passed=bool(c["passed"]), reason=c.get("reason", ""), failure=c.get("failure"),
+                    duration=float(c.get("duration", 0.0)), checks=c.get("checks") or {},
+                    work_dir=c.get("work_dir"), screenshot=c.get("screenshot"),
+                )
+            )  # fmt: skip
+        return cases
+    rows = eval_rows(history, run_id=run_id) if history else []
+    if not rows:
+        return None
+    counter: dict[tuple[str, str, str, str], int] = {}
+    cases = []
+    for r in rows:
+        key = (r.suite, r.model, r.mode, r.case)
+        counter[key] = counter.get(key, -1) + 1
+        cases.append(
+            RunCase(
+                suite=r.suite, model=r.model, mode=r.mode, case=r.case, sample=counter[key], passed=r.passed,
+                reason=r.reason, failure=None if r.passed else (r.error_class or "check_failed"),
+                duration=r.duration, checks={}, work_dir=None, screenshot=None,
+            )
+        )  # fmt: skip
+    return cases
+
+
+def groups(cases: list[RunCase]) -> list[GroupOut]:
+    """Pass rate, Wilson interval and pass@k per (model, suite, mode) of a run."""
+    grouped: dict[tuple[str, str, str], dict[str, list[bool]]] = {}
+    for c in cases:
+        grouped.setdefault((c.model, c.suite, c.mode), {}).setdefault(c.case, []).append(c.passed)
+    out = []
+    for (model, suite, mode), per_case in grouped.items():
+        rate = sampled_rate(per_case.values())
+        out.append(
+            GroupOut(
+                model=model,
+                suite=suite,
+                mode=mode,
+                passed=rate.passed,
+                total=rate.total,
+                rate=rate.rate,
+                interval=IntervalOut(low=rate.interval.low, high=rate.interval.high),
+                pass_at_k=_at_k(rate.pass_at_k),
+            )
+        )
+    return out
+
+
+def _results(history: History | None, reports_dir: Path, run_id: str) -> RunResults | None:
+    cases = run_cases(history, reports_dir, run_id)
+    if cases is None:
+        return None
+    html = reports_dir / run_id / "report.html"
+    return RunResults(
+        groups=groups(cases),
+        cases=[c.out() for c in cases],
+        report_html=f"/files/{run_id}/report.html" if html.is_file() else None,
+    )
+
+
+def _job_status(job: BenchmarkJob, history: History | None, reports_dir: Path) -> RunStatus:
+    finished = job.status in ("done", "failed", "interrupted")
+    results = _results(history, reports_dir, job.eval_run_id) if finished and job.eval_run_id else None
+    return RunStatus(
+        id=job.id,
+        eval_run_id=job.eval_run_id,
+        status=job.status,  # type: ignore[arg-type]
+        suites=job.suites,
+        models=list(job.request.models),
+        done=job.done,
+        total=job.total,
+        started=job.started,
+        finished=job.finished,
+        error=job.error,
+        exit_code=job.exit_code,
+        results=results,
+    )
+
+
+def run_status(benchmarks: Benchmarks, history: History | None, reports_dir: Path, run_id: str) -> RunStatus:
+    """A run started here (live) or any recorded eval run (finished)."""
+    if job := benchmarks.get(run_id):
+        return _job_status(job, history, reports_dir)
+    cases = run_cases(history, reports_dir, run_id)
+    if cases is None:
+        raise NotFound(f"no run {run_id!r}: not started here, not in the history, not under {reports_dir}")
+    report = _report(reports_dir, run_id) or {}
+    started = report.get("started")
+    finished = report.get("finished")
+    return RunStatus(
+        id=run_id,
+        eval_run_id=run_id,
+        status="done",
+        suites=list(dict.fromkeys(c.suite for c in cases)),
+        models=list(dict.fromkeys(c.model for c in cases)),
+        done=len(cases),
+        total=len(cases),
+        started=datetime.fromisoformat(started) if started else None,
+        finished=datetime.fromisoformat(finished) if finished else None,
+        error=None,
+        exit_code=None,
+        results=_results(history, reports_dir, run_id),
+    )
+
+
+def run_list(benchmarks: Benchmarks, history: History | None, limit: int = 50) -> list[RunListItem]:
+    """Runs started here that are not in the history yet, then the history's, newest first."""
+    recorded = eval_runs(history, limit=limit) if history else []
+    ids = {r.run_id for r in recorded}
+    live = [
+        RunListItem(
+            id=j.id, status=j.status, started=j.started, models=list(j.request.models),  # type: ignore[arg-type]
+            suites=j.suites, passed=0, total=j.total,
+        )
+        for j in sorted(benchmarks.jobs.values(), key=lambda j: j.started, reverse=True)
+        if j.eval_run_id not in ids
+    ]  # fmt: skip
+    return live + [
+        RunListItem(
+            id=r.run_id, status="done", started=r.started, models=r.models, suites=r.suites,
+            passed=r.passed, total=r.results,
+        )
+        for r in recorded
+    ]  # fmt: skip
+
+
+# -- a case and its files --------------------------------------------------------------------
+
+
+def _inside_run(reports_dir: Path, run_id: str, rel: str) -> Path | None:
+    """`<reports>/<run id>/<rel>` resolved, if it stays inside that run's folder.
+
+    The run id must be a plain name, and the resolved path (symlinks followed) must stay
+    inside the resolved run folder: `..`, absolute paths and links out are refused.
+    """
+    if not valid_run_id(run_id) or not rel or "\x00" in rel:
+        return None
+    base = (reports_dir / run_id).resolve()
+    try:
+        target = (base / rel).resolve()
+    except (OSError, RuntimeError, ValueError):
+        return None
+    return target if target.is_relative_to(base) else None
+
+
+def report_file(reports_dir: Path, run_id: str, rel: str) -> Path | None:
+    """A regular file inside run `run_id`'s report folder, else None."""
+    target = _inside_run(reports_dir, run_id, rel)
+    return target if target is not None and target.is_file() else None
+
+
+def report_folder(reports_dir: Path, run_id: str, rel: str) -> Path | None:
+    """A folder inside run `run_id`'s report folder, else None."""
+    target = _inside_run(reports_dir, run_id, rel)
+    return target if target is not None and target.is_dir() else None
+
+
+def case_detail(
+    history: History | None,
+    reports_dir: Path,
+    run_id: str,
+    *,
+    suite: str,
+    model: str,
+    mode: str,
+    case: str,
+    sample: int = 0,
+) -> CaseDetail:
+    """One case of a run: verdict, reason, checks, the answer, its files and screenshot."""
+    cases = run_cases(history, reports_dir, run_id)
+    if cases is None:
+        raise NotFound(f"no run {run_id!r}")
+    found = next(
+        (
+            c
+            for c in cases
+            if (c.suite, c.model, c.mode, c.case, c.sample) == (suite, model, mode, case, sample)
+        ),
+        None,
+    )
+    if found is None:
+        raise NotFound(f"run {run_id} has no case {suite}/{case} of {model} ({mode}, sample {sample})")
+    answer, files = None, []
+    if found.work_dir and (answer_path := report_file(reports_dir, run_id, f"{found.work_dir}/answer.md")):
+        answer = answer_path.read_text(encoding="utf-8", errors="replace")[:ANSWER_LIMIT]
+    if found.work_dir and (folder := report_folder(reports_dir, run_id, f"{found.work_dir}/files")):
+        base = (reports_dir / run_id).resolve()
+        for path in sorted(p for p in folder.rglob("*") if p.is_file())[:50]:
+            rel = str(path.resolve().relative_to(base)) if path.resolve().is_relative_to(base) else None
+            if rel:
+                files.append(FileOut(path=str(path.relative_to(folder)), url=f"/files/{run_id}/{rel}"))
+    shot = None
+    if found.screenshot and report_file(reports_dir, run_id, found.screenshot):
+        shot = f"/files/{run_id}/{found.screenshot}"
+    return CaseDetail(
+        run_id=run_id,
+        suite=found.suite,
+        model=found.model,
+        mode=found.mode,
+        case=found.case,
+        sample=found.sample,
+        passed=found.passed,
+        reason=found.reason,
+        failure=found.failure,
+        checks=found.checks,
+        answer=answer,
+        files=files,
+        screenshot_url=shot,
+    )
