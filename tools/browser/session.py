@@ -223,10 +223,6 @@ class BrowserSession:
         started = time.monotonic()
         site_dir = Path(site_dir)
         if not (site_dir / entry).is_file():
-            return failed_report(f"{entry} not found in {site_dir}", 0.0)
-        browser = await self._ensure_browser()
-        run = PageRun(started + timeout, min(LOAD_TIMEOUT, timeout / 4), min(OP_TIMEOUT, timeout / 4))
-        with serve_site(site_dir) as origin:
             missing = failed_report(f"{entry} not found in {site_dir}", 0.0)
             return failed_app_report(missing) if app else missing
         browser = await self._ensure_browser()
