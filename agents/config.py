@@ -34,6 +34,7 @@ OLLAMA_DEFAULTS = {
     "generator": "ollama:qwen2.5-coder:14b",
     "extractor": "ollama:llama3.1:8b-instruct-q8_0",
 }
+REPAIR_FORMATS = ("whole", "edit")
 EMBEDDED_DEFAULT = "local:qwen2.5-coder-1.5b"
 LOCAL_MODELS = {  # the embedded llama.cpp server's models (agents/local/): model string -> size
     "local:qwen2.5-coder-1.5b": "1.5b",
@@ -86,6 +87,9 @@ VARIABLES = (
     "CODECREW_CHROMIUM",
     "CODECREW_NODE_DIR",
     "CODECREW_SERVE_TOKEN",
+    "CODECREW_REPAIRS",
+    "CODECREW_SAMPLES",
+    "CODECREW_REPAIR_FORMAT",
 )
 PROJECT_MARKERS = ("pyproject.toml", ".git")
 
@@ -236,6 +240,9 @@ class Settings:
     request_limit: int = 40
     cost_limit: float | None = None
     explicit_roles: frozenset[str] = frozenset()  # roles the user set (env, .env or flag)
+    repairs: int = 2  # verify-and-repair rounds after the first version (0 = off)
+    samples: int = 1  # candidates generated concurrently, the best kept
+    repair_format: str = "whole"  # "whole": rewrite the files; "edit": SEARCH/REPLACE blocks
     role_settings: dict[str, ModelSettings] = field(default_factory=lambda: dict(ROLE_SETTINGS))
 
     @classmethod
@@ -252,6 +259,8 @@ class Settings:
             models[role] = value or OLLAMA_DEFAULTS[role]
         out = overrides.pop("out_dir", None) or env.get("CODECREW_OUT_DIR")
         cost = env.get("CODECREW_COST_LIMIT")
+        repairs, samples = _count(env, "CODECREW_REPAIRS", 2), _count(env, "CODECREW_SAMPLES", 1, low=1)
+        repair_format = env.get("CODECREW_REPAIR_FORMAT", "whole").strip() or "whole"
         settings = cls(
             **models,
             out_dir=Path(out) if out else None,
@@ -261,8 +270,24 @@ class Settings:
             cost_limit=float(cost) if cost else None,
             explicit_roles=frozenset(explicit),
             role_settings=_role_settings(env),
+            repairs=repairs,
+            samples=samples,
+            repair_format=repair_format,
         )
-        return replace(settings, **overrides) if overrides else settings
+        settings = replace(settings, **overrides) if overrides else settings
+        settings.check_loop()
+        return settings
+
+    def check_loop(self) -> None:
+        """Raise ConfigError for a repair/sample setting that cannot work."""
+        if self.repairs < 0:
+            raise ConfigError(f"--repairs must be 0 or more, not {self.repairs}")
+        if self.samples < 1:
+            raise ConfigError(f"--samples must be 1 or more, not {self.samples}")
+        if self.repair_format not in REPAIR_FORMATS:
+            raise ConfigError(
+                f"unknown repair format {self.repair_format!r}: use one of {', '.join(REPAIR_FORMATS)}"
+            )
 
     def model_for(self, role: str) -> str:
         return getattr(self, role)
@@ -270,6 +295,19 @@ class Settings:
     def with_models(self, spec: str) -> Settings:
         """The same settings with every role on one model string."""
         return replace(self, coordinator=spec, generator=spec, extractor=spec)
+
+
+def _count(env: dict[str, str], var: str, default: int, *, low: int = 0) -> int:
+    raw = env.get(var, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{var} must be a whole number, not {raw!r}") from None
+    if value < low:
+        raise ConfigError(f"{var} must be {low} or more, not {value}")
+    return value
 
 
 def _role_settings(env: dict[str, str]) -> dict[str, ModelSettings]:

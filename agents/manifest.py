@@ -17,7 +17,9 @@ from pydantic_ai.messages import ModelMessage, ModelResponse, ToolCallPart
 
 Role = Literal["coordinator", "generator", "extractor"]
 ROLES: tuple[Role, ...] = ("coordinator", "generator", "extractor")
-Status = Literal["running", "ok", "lazy", "error"]
+# "not_working": files were written but fail verification (the verdict says why).
+Status = Literal["running", "ok", "not_working", "lazy", "error"]
+VersionKind = Literal["generate", "sample", "repair"]
 
 
 class AgentUsage(BaseModel):
@@ -50,6 +52,18 @@ class AgentUsage(BaseModel):
                 self.cost = (self.cost or 0.0) + float(message.usage.cost)
         self.duration += duration
 
+    def merge(self, other: AgentUsage) -> None:
+        """Add another run's usage of the same role (a sample, a repair round)."""
+        self.requests += other.requests
+        self.input_tokens += other.input_tokens
+        self.output_tokens += other.output_tokens
+        self.cache_read_tokens += other.cache_read_tokens
+        self.tool_calls += other.tool_calls
+        self.answered_by += [m for m in other.answered_by if m not in self.answered_by]
+        if other.cost is not None:
+            self.cost = (self.cost or 0.0) + other.cost
+        self.duration += other.duration
+
 
 class FileRecord(BaseModel):
     name: str
@@ -62,6 +76,51 @@ class CheckRecord(BaseModel):
     name: str
     passed: bool
     detail: str
+
+
+class VerdictRecord(BaseModel):
+    """A judge's verdict on one version of the files (tools.verify.Verdict, as data)."""
+
+    status: str  # verified / failed / not_verified / infrastructure
+    judge: str
+    score: float  # fraction of checks passed
+    summary: str  # the one line a user reads
+    reason: str
+    checks: list[CheckRecord] = Field(default_factory=list)  # every check with its evidence
+    screenshot: str | None = None
+
+
+class VersionRecord(BaseModel):
+    """One version of the files: the first answer, a sample, or a repair round."""
+
+    index: int  # 0, 1, 2... in the order they were made
+    kind: VersionKind
+    seed: int | None = None
+    repair_format: str | None = None  # repairs: "whole" or "edit"
+    notes: str | None = None  # repairs: what the coordinator asked to fix
+    files: list[FileRecord] = Field(default_factory=list)
+    verdict: VerdictRecord | None = None
+    no_change: bool = False  # a repair that returned the same files (not verified again)
+    error: str | None = None  # no code, lazy, an edit that did not apply...
+    requests: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    duration: float = 0.0  # generation + extraction + verification
+    verify_duration: float = 0.0
+    cancelled: bool = False  # samples: stopped because another one was verified first
+
+
+class VerificationRecord(BaseModel):
+    """What was run to know whether the files work, and which version the user got."""
+
+    repairs_allowed: int = 0
+    samples: int = 1
+    repair_format: str = "whole"
+    versions: list[VersionRecord] = Field(default_factory=list)
+    repairs_used: int = 0
+    kept: int | None = None  # index of the version in the output folder
+    kept_reason: str | None = None
+    verdict: VerdictRecord | None = None  # the kept version's verdict: the run's final word
 
 
 class LazyRecord(BaseModel):
@@ -95,7 +154,8 @@ class Manifest(BaseModel):
     agents: dict[Role, AgentUsage] = Field(default_factory=dict)
     totals: RunTotals = Field(default_factory=RunTotals)
     files: list[FileRecord] = Field(default_factory=list)
-    checks: list[CheckRecord] = Field(default_factory=list)
+    static_checks: list[CheckRecord] = Field(default_factory=list)  # syntax and references: nothing run
+    verification: VerificationRecord = Field(default_factory=VerificationRecord)
     lazy: LazyRecord = Field(default_factory=LazyRecord)
     layout: str | None = None  # how blocks became files
 

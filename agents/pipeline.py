@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 import warnings
+from contextlib import suppress
 from pathlib import Path
 
 from pydantic_ai import capture_run_messages
@@ -20,6 +21,7 @@ from agents.coordinator import LazyOutputError, PipelineState, coordinator_agent
 from agents.manifest import ROLES, AgentUsage, Manifest, RunTotals
 from agents.models.build import build_model
 from agents.progress import Reporter
+from agents.verification import LoopFinished, RepairLoop
 from tools.errors import classify_error, describe_error
 from tools.history import CallRecord, History
 
@@ -77,17 +79,21 @@ async def run_pipeline(
         with capture_run_messages() as messages:  # the coordinator's own turns only
             try:
                 reporter.stage("coordinator", settings.coordinator, "planning")
-                await coordinator_agent.run(
-                    request,
-                    model=models["coordinator"],
-                    deps=state,
-                    model_settings=settings.role_settings["coordinator"],
-                    usage=run_usage,
-                    usage_limits=state.usage_limits,
-                )
+                # LoopFinished: a repair asked for past the cap, after being told: the run is done
+                with suppress(LoopFinished):
+                    await coordinator_agent.run(
+                        request,
+                        model=models["coordinator"],
+                        deps=state,
+                        model_settings=settings.role_settings["coordinator"],
+                        usage=run_usage,
+                        usage_limits=state.usage_limits,
+                    )
             finally:
                 coordinator.add_messages(messages, 0.0)
         manifest.status = "ok"
+        if not state.versions.kept:
+            raise RuntimeError("the coordinator finished without writing any files")
     except Exception as exc:  # every failure is recorded, none is lost
         manifest.status = "lazy" if isinstance(exc, LazyOutputError) else "error"
         manifest.error = describe_error(exc)
@@ -103,13 +109,24 @@ async def run_pipeline(
         )
         # The coordinator's time is what the sub-agents did not spend.
         others = sum(a.duration for role, a in manifest.agents.items() if role != "coordinator")
+        others += sum(v.verify_duration for v in manifest.verification.versions)  # the judge's time
         coordinator.duration = max(manifest.duration - others, 0.0)
-        if state.generation is not None and manifest.status != "ok":
+        conclude(state.versions)
+        if state.generation is not None and manifest.status not in ("ok", "not_working"):
             out_dir.mkdir(parents=True, exist_ok=True)
             (out_dir / ANSWER_FILE).write_text(state.generation.text, encoding="utf-8", newline="")
         manifest.write(out_dir)
         record_history(manifest, source=source)
     return manifest
+
+
+def conclude(loop: RepairLoop) -> None:
+    """The run's final verdict: the kept version's, with "not_working" when it fails."""
+    loop.finish()
+    loop.close()
+    verdict = loop.verdict
+    if loop.manifest.status == "ok" and verdict is not None and verdict.status == "failed":
+        loop.manifest.status = "not_working"
 
 
 def record_history(manifest: Manifest, *, source: str = "run") -> None:

@@ -1,10 +1,9 @@
 """The `python -m agents.run "build tetris"` CLI.
 
 Plans with the coordinator, writes the code with the generator, splits it into files,
-checks and writes them with a manifest of what each model did. Models come from
-COORDINATOR_MODEL, CODE_GENERATOR_MODEL and CODE_EXTRACTOR_MODEL (env or .env) or the
-flags below. Exit codes: 0 done, 1 the run failed (see the manifest), 2 bad input or
-configuration, 3 the generator's code stayed incomplete, 130 interrupted.
+writes them, runs them (tools.verify) and repairs them from what failed, with a manifest
+of what each model did. Models come from COORDINATOR_MODEL, CODE_GENERATOR_MODEL and
+CODE_EXTRACTOR_MODEL (env or .env) or the flags below. Exit codes: see EXIT_CODES.
 """
 
 from __future__ import annotations
@@ -12,7 +11,7 @@ from __future__ import annotations
 import re
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.console import Console
@@ -28,6 +27,14 @@ if TYPE_CHECKING:  # pydantic-ai and pydantic load in main(): --help stays fast
 
 console = Console(stderr=True, soft_wrap=True)  # one error = one line, however long
 EXIT_FAILED, EXIT_CONFIG, EXIT_LAZY, EXIT_INTERRUPTED = 1, 2, 3, 130
+EXIT_NOT_WORKING, EXIT_UNVERIFIABLE = 4, 5
+EXIT_CODES = (
+    "Exit codes: 0 the files run (verified), or nothing here can run this kind of output (the "
+    "summary says 'not verified' and why); 1 the run failed (see the manifest); 2 bad input or "
+    "configuration; 3 the generator's code stayed incomplete; 4 files were written but do not "
+    "work (the best version is kept); 5 could not verify: the sandbox or browser did not start "
+    "(infrastructure, not the model's fault); 130 interrupted."
+)
 
 
 def default_out_dir(request: str, settings: Settings) -> Path:
@@ -91,16 +98,70 @@ def print_summary(manifest: Manifest) -> None:
     console.print(summary_table(manifest))
     for file in manifest.files:
         console.print(f"  [bold]{escape(file.name)}[/] {file.bytes:,} bytes")
-    for check in manifest.checks:
-        mark = "[green]✓[/]" if check.passed else "[red]✗[/]"
-        console.print(f"  {mark} {escape(check.name)}: {escape(check.detail)}")
+    static = [c for c in manifest.static_checks if not c.passed]
+    if static:  # static checks only hint: nothing was run for them; the verdict below was
+        console.print(
+            "  static checks: " + "; ".join(f"{escape(c.name)}: {escape(c.detail)}" for c in static),
+            highlight=False,
+        )
     if manifest.status == "error":
         console.print(f"  code: not judged: the run failed; layout: {manifest.layout or '-'}")
     else:
         lazy = "incomplete (placeholders)" if manifest.lazy.lazy else "complete"
         rewrites = f" after {manifest.lazy.rewrites} rewrites" if manifest.lazy.rewrites else ""
         console.print(f"  code: {lazy}{rewrites}; layout: {manifest.layout or '-'}")
+    for line in rounds_lines(manifest):
+        console.print(f"  {escape(line)}", highlight=False)
     console.print(f"  manifest: {Path(manifest.out_dir) / 'manifest.json'}")
+    if last := verdict_line(manifest):
+        colour = (
+            "green"
+            if manifest.verification.verdict and manifest.verification.verdict.status == "verified"
+            else "red"
+        )
+        console.print(f"[{colour}]{escape(last)}[/]", highlight=False)
+
+
+def rounds_lines(manifest: Manifest) -> list[str]:
+    """One line per version when there was more than one: what each round got."""
+    record = manifest.verification
+    if len(record.versions) < 2:
+        return []
+    lines = []
+    for version in record.versions:
+        outcome = version.verdict.summary if version.verdict else (version.error or "-")
+        if version.no_change:
+            outcome = "the same files again"
+        mark = " (kept)" if version.index == record.kept else ""
+        cost = f"[{version.output_tokens:,} tokens, {version.duration:.0f}s]"
+        lines.append(f"{version.kind} {version.index}{mark}: {outcome} {cost}")
+    return lines
+
+
+def verdict_line(manifest: Manifest) -> str | None:
+    """The summary's last line: the kept version's verdict, and where its files are when it fails."""
+    verdict = manifest.verification.verdict
+    if verdict is None:
+        return None
+    summary = " ".join(verdict.summary.split())  # one line, whatever the judge wrote
+    if verdict.status == "verified":
+        return summary
+    where = f" (files kept in {manifest.out_dir})"
+    if verdict.status == "infrastructure":
+        return f"could not verify: {' '.join(verdict.reason.split())}{where}"
+    return summary + (where if verdict.status == "failed" else "")
+
+
+def exit_code(manifest: Manifest) -> int:
+    """0 only when the files run or nothing here can run them; see EXIT_CODES."""
+    if manifest.status == "lazy":
+        return EXIT_LAZY
+    if manifest.status not in ("ok", "not_working"):
+        return EXIT_FAILED
+    verdict = manifest.verification.verdict
+    if verdict is None or verdict.status in ("verified", "not_verified"):
+        return 0
+    return EXIT_UNVERIFIABLE if verdict.status == "infrastructure" else EXIT_NOT_WORKING
 
 
 def main(
@@ -115,11 +176,24 @@ def main(
     budget: str = typer.Option("normal", help="Routing budget: low, normal or high."),
     max_cost: float | None = typer.Option(None, help="Routing: max estimated USD per run."),
     ab: str | None = typer.Option(None, help="A/B test: 'MODEL_A,MODEL_B', one picked at random per run."),
+    repairs: int | None = typer.Option(
+        None, help="Repair rounds after a failed verification (CODECREW_REPAIRS, default 2; 0 = off)."
+    ),
+    samples: int | None = typer.Option(
+        None, help="Candidates generated at once, the best verified one kept (CODECREW_SAMPLES, default 1)."
+    ),
+    repair_format: str | None = typer.Option(
+        None, help="How repairs are written: whole (the files again) or edit (SEARCH/REPLACE blocks)."
+    ),
 ) -> None:
-    """Build what PROMPT asks for with a coordinator, a code generator and a code extractor.
+    """Build what PROMPT asks for with a coordinator, a code generator and a code extractor,
+    run what was written, and repair it from what failed.
 
-    Exit codes: 0 done, 1 the run failed (see the manifest), 2 bad input or configuration,
-    3 the generator's code stayed incomplete, 130 interrupted.
+    Exit codes: 0 the files run (verified), or nothing here can run this kind of output
+    (said so: "not verified"); 1 the run failed (see the manifest); 2 bad input or
+    configuration; 3 the generator's code stayed incomplete; 4 files were written but do
+    not work (the best version is kept); 5 could not verify: the sandbox or browser did not
+    start; 130 interrupted.
     """
     import asyncio
 
@@ -136,7 +210,13 @@ def main(
     try:
         if not prompt.strip():
             raise ConfigError(EMPTY_PROMPT)
-        settings = Settings.load(coordinator=coordinator, generator=generator, extractor=extractor)
+        loop: dict[str, Any] = {"repairs": repairs, "samples": samples, "repair_format": repair_format}
+        settings = Settings.load(
+            coordinator=coordinator,
+            generator=generator,
+            extractor=extractor,
+            **{name: value for name, value in loop.items() if value is not None},
+        )
         settings, note = choose_models(settings)
         if note:
             reporter.note(note)
@@ -182,9 +262,11 @@ def main(
         typer.echo(manifest.model_dump_json(indent=2))
     else:
         print_summary(manifest)
-    if manifest.status != "ok":
+    if manifest.status not in ("ok", "not_working"):
         console.print(f"[red]error:[/] {escape(str(manifest.error))}", highlight=False)
-        raise typer.Exit(EXIT_LAZY if manifest.status == "lazy" else EXIT_FAILED)
+    code = exit_code(manifest)
+    if code:
+        raise typer.Exit(code)
 
 
 app = typer.Typer(add_completion=False)

@@ -62,6 +62,14 @@ def _split(models: str | None) -> list[str]:
     return [m.strip() for m in (models or "").split(",") if m.strip()]
 
 
+def with_loop(settings: Any, *, repairs: int | None, samples: int | None) -> Any:
+    """The settings with the pipeline's verify-and-repair loop set from --repairs/--samples."""
+    from dataclasses import replace
+
+    changes = {k: v for k, v in {"repairs": repairs, "samples": samples}.items() if v is not None}
+    return replace(settings, **changes) if changes else settings
+
+
 def load_settings() -> tuple[Any, str | None]:
     """The settings `python -m agents.run` would use: with nothing configured and no Ollama
     running, every role on the embedded model (agents.preflight.choose_models)."""
@@ -103,6 +111,16 @@ def main(
         float, typer.Option(min=1.0, help="Seconds a model may take for one case.")
     ] = 900.0,
     history: Annotated[bool, typer.Option(help="Record every case in the history database.")] = True,
+    repairs: Annotated[
+        int | None,
+        typer.Option(min=0, help="Pipeline mode: repair rounds after a failed verification (default 2)."),
+    ] = None,
+    samples: Annotated[
+        int | None,
+        typer.Option(
+            min=1, help="Pipeline mode: candidates per case, the best verified one kept (default 1)."
+        ),
+    ] = None,
 ) -> None:
     from agents.models import build
     from evals.suites import SetupProblem, preflight
@@ -114,6 +132,7 @@ def main(
     modes: list[Mode] = list(MODES) if mode is ModeOption.both else [mode.value]  # type: ignore[list-item]
     try:
         settings, note = load_settings()
+        settings = with_loop(settings, repairs=repairs, samples=samples)
         model_list = _split(models) or _default_models(settings)
         for spec in model_list:
             if problem := build.model_string_problem(spec):
@@ -202,6 +221,8 @@ def run_eval(
             "min_pass_rate": min_pass_rate,
             "humaneval_settings": dict(HUMANEVAL_SETTINGS),
             "humaneval_instructions": None,  # the EvalPlus prompt alone, as published
+            "repairs": getattr(factory.settings if "pipeline" in modes else None, "repairs", None),
+            "samples": getattr(factory.settings if "pipeline" in modes else None, "samples", None),
         },
     )
     run.notes += [*(notes or []), *unplanned(jobs, suites, modes)]

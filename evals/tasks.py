@@ -85,6 +85,10 @@ class CaseOutput(BaseModel):
     duration: float = 0.0
     started: str = Field(default_factory=lambda: datetime.now(UTC).isoformat())
     agents: dict[str, dict[str, Any]] = Field(default_factory=dict)  # pipeline: per role
+    # pipeline: the run's own verdict on its kept files, and how many versions it made
+    verdict: str | None = None  # verified / failed / not_verified / infrastructure
+    versions: int = 0
+    repairs_used: int = 0
 
     @property
     def ok(self) -> bool:
@@ -303,7 +307,8 @@ class TaskFactory:
         return run_generator
 
     def pipeline_task(self, spec: str, *, suite: str) -> Callable[[CaseInputs], Awaitable[CaseOutput]]:
-        """The whole pipeline with `spec` as the generator (coordinator/extractor: settings)."""
+        """The whole pipeline with `spec` as the generator (coordinator/extractor: settings),
+        with the run's verify-and-repair loop (settings.repairs, settings.samples)."""
         gate = self.gate(spec, "pipeline")
 
         async def run_whole_pipeline(inputs: CaseInputs) -> CaseOutput:
@@ -383,6 +388,11 @@ def _copy_manifest(out: CaseOutput, manifest: Any, files_dir: Path) -> None:
     out.lazy = bool(manifest.lazy.lazy)
     out.placeholders = list(manifest.lazy.placeholders)
     out.rewrites = manifest.lazy.rewrites
+    verification = getattr(manifest, "verification", None)
+    if verification is not None:
+        out.verdict = verification.verdict.status if verification.verdict else None
+        out.versions = len(verification.versions)
+        out.repairs_used = verification.repairs_used
     for record in manifest.files:
         path = files_dir / record.name
         if path.is_file():

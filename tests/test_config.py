@@ -160,8 +160,7 @@ def test_env_example_lists_every_variable_the_code_reads() -> None:
     documented = set(re.findall(r"\b([A-Z][A-Z0-9_]+)=", example))
     assert sorted(set(VARIABLES) - documented) == []
     source = (ROOT / "agents" / "config.py").read_text()
-    read = set(re.findall(r"env_value\(\s*\"([A-Z][A-Z0-9_]+)\"", source))
-    read |= set(re.findall(r"env\.get\(\s*\"([A-Z][A-Z0-9_]+)\"", source))
+    read = set(re.findall(r"\"((?:CODECREW|OLLAMA|OPENROUTER|EVAL)_[A-Z0-9_]+|ROUTING)\"", source))
     read |= set(
         re.findall(
             r"api_key\(\s*\"([A-Z][A-Z0-9_]+)\"", (ROOT / "agents" / "models" / "probing.py").read_text()

@@ -1,0 +1,204 @@
+"""How often the pipeline's files really work: single-shot, with repairs, with samples.
+
+    .venv/bin/python -m bench.verified [--model local:qwen2.5-coder-1.5b] [--seeds 10]
+        [--requests tetris,script,app] [--configs single,repairs,samples] [--limit N]
+    .venv/bin/python -m bench.verified --slots        # do 2 requests at once beat 1 in tokens/s?
+
+For each request, configuration and seed, one whole `run_pipeline` (every role on the
+model, the generator's seed set to the seed), judged by the run's own verifier
+(tools.verify). Configurations: `single` (no repairs, one sample), `repairs` (--repairs 2),
+`samples` (--samples 3, no repairs); `edit` (--repairs 2 --repair-format edit) on request,
+to pick the repair format by measurement. Prints per request and configuration the verified
+count, wall time, and output tokens per verified result, and writes one JSON line per run
+to reports/verified-<time>.jsonl (reports/ is gitignored), appended as each run ends so an
+interrupted bench keeps what it measured.
+
+`--slots` times the embedded server with one generator request, then with two at once
+(different seeds), and prints the total output tokens per second of each: whether
+`--samples` gets its candidates for free on the server's two slots.
+
+Not a test: run it on an otherwise idle machine; `--limit 1` is a smoke test.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import tempfile
+import time
+from dataclasses import dataclass, replace
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import typer
+from pydantic_ai.settings import ModelSettings
+
+from agents.config import Settings
+from agents.generator import generate
+from agents.models.build import build_model
+from agents.pipeline import run_pipeline
+from agents.progress import Reporter
+
+REQUESTS = {
+    "tetris": "build tetris",
+    "script": "write a Python script that prints the first 20 prime numbers, one per line",
+    "app": (
+        "build a todo list web app: a text input and an Add button add an item, clicking an "
+        "item marks it done, and a counter shows how many items are left"
+    ),
+}
+CONFIGS: dict[str, dict[str, Any]] = {
+    "single": {"repairs": 0, "samples": 1},
+    "repairs": {"repairs": 2, "samples": 1},
+    "samples": {"repairs": 0, "samples": 3},
+    "edit": {"repairs": 2, "samples": 1, "repair_format": "edit"},  # not in the default set
+}
+DEFAULT_CONFIGS = ("single", "repairs", "samples")
+
+
+@dataclass
+class Tally:
+    runs: int = 0
+    verified: int = 0
+    seconds: float = 0.0
+    output_tokens: int = 0
+
+    def line(self, name: str) -> str:
+        per = (
+            f"{self.seconds / self.verified:.0f} s, {self.output_tokens / self.verified:,.0f} tokens"
+            if self.verified
+            else "-"
+        )
+        return (
+            f"{name:18s} verified {self.verified}/{self.runs}  wall {self.seconds:.0f} s  "
+            f"out tokens {self.output_tokens:,}  per verified result: {per}"
+        )
+
+
+def settings_for(model: str, config: str, seed: int) -> Settings:
+    settings = Settings.load({}).with_models(model)
+    role_settings = dict(settings.role_settings)
+    role_settings["generator"] = {**role_settings["generator"], "seed": seed}  # type: ignore[typeddict-item]
+    return replace(settings, role_settings=role_settings, **CONFIGS[config])
+
+
+async def one_run(model: str, request: str, config: str, seed: int) -> dict[str, Any]:
+    settings = settings_for(model, config, seed)
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory() as tmp:
+        manifest = await run_pipeline(REQUESTS[request], settings, Path(tmp) / "out", reporter=Reporter())
+    verification = manifest.verification
+    verdict = verification.verdict
+    return {
+        "request": request,
+        "config": config,
+        "seed": seed,
+        "model": model,
+        "status": manifest.status,
+        "error": manifest.error,
+        "verdict": verdict.status if verdict else None,
+        "summary": verdict.summary if verdict else None,
+        "versions": [
+            {
+                "kind": v.kind,
+                "seed": v.seed,
+                "verdict": v.verdict.status if v.verdict else None,
+                "score": v.verdict.score if v.verdict else None,
+                "no_change": v.no_change,
+                "cancelled": v.cancelled,
+                "error": v.error,
+                "output_tokens": v.output_tokens,
+                "duration": round(v.duration, 1),
+            }
+            for v in verification.versions
+        ],
+        "kept": verification.kept,
+        "wall": round(time.perf_counter() - started, 1),
+        "output_tokens": sum(a.output_tokens for a in manifest.agents.values()),
+        "input_tokens": sum(a.input_tokens for a in manifest.agents.values()),
+    }
+
+
+async def bench(
+    model: str, requests: list[str], configs: list[str], seeds: int, limit: int | None, out: Path
+) -> None:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tallies: dict[str, Tally] = {}
+    runs = [(r, c, s) for r in requests for c in configs for s in range(1, seeds + 1)]
+    for request, config, seed in runs[:limit]:
+        row = await one_run(model, request, config, seed)
+        with out.open("a", encoding="utf-8") as handle:
+            handle.write(json.dumps(row) + "\n")
+        tally = tallies.setdefault(f"{request}/{config}", Tally())
+        tally.runs += 1
+        tally.verified += row["verdict"] == "verified"
+        tally.seconds += row["wall"]
+        tally.output_tokens += row["output_tokens"]
+        print(
+            f"{request}/{config} seed {seed}: {row['summary'] or row['error']} ({row['wall']} s)", flush=True
+        )
+    print()
+    for name, tally in tallies.items():
+        print(tally.line(name))
+    print(f"\nJSON lines: {out}")
+
+
+async def slots(model: str, max_tokens: int) -> None:
+    """Total output tokens/s of one generator request alone, then of two at once."""
+    settings = Settings.load({}).with_models(model)
+    generator = build_model(model, settings)
+    base: dict[str, Any] = dict(settings.role_settings["generator"])
+
+    async def ask(seed: int) -> int:
+        result = await generate(
+            REQUESTS["tetris"],
+            generator,
+            model_settings=ModelSettings(**{**base, "seed": seed, "max_tokens": max_tokens}),  # type: ignore[typeddict-item]
+        )
+        return result.usage.output_tokens
+
+    await ask(0)  # warm-up: the server start and the prompt cache are not what we measure
+    started = time.perf_counter()
+    alone = await ask(1)
+    one = time.perf_counter() - started
+    started = time.perf_counter()
+    pair = await asyncio.gather(ask(2), ask(3))
+    two = time.perf_counter() - started
+    print(f"one request : {alone} tokens in {one:.1f} s = {alone / one:.1f} tok/s")
+    print(f"two at once : {sum(pair)} tokens in {two:.1f} s = {sum(pair) / two:.1f} tok/s in total")
+
+
+def main(
+    model: str = typer.Option("local:qwen2.5-coder-1.5b", help="Model string for every role."),
+    seeds: int = typer.Option(10, min=1, help="Seeds per request and configuration."),
+    requests: str = typer.Option(",".join(REQUESTS), help=f"Which requests: {', '.join(REQUESTS)}."),
+    configs: str = typer.Option(
+        ",".join(DEFAULT_CONFIGS),
+        help=f"Which configurations: {', '.join(CONFIGS)} (edit: --repair-format edit).",
+    ),
+    limit: int | None = typer.Option(None, min=1, help="At most this many runs in all (a smoke test)."),
+    out: Path | None = typer.Option(None, help="JSON lines file (default reports/verified-<time>.jsonl)."),
+    slot_test: bool = typer.Option(False, "--slots", help="Measure 1 vs 2 concurrent requests instead."),
+    slot_tokens: int = typer.Option(400, help="--slots: max tokens per request."),
+) -> None:
+    from agents.local.server import stop_all_servers
+
+    chosen = [r.strip() for r in requests.split(",") if r.strip()]
+    chosen_configs = [c.strip() for c in configs.split(",") if c.strip()]
+    unknown = [x for x in chosen if x not in REQUESTS] + [x for x in chosen_configs if x not in CONFIGS]
+    if unknown:
+        typer.echo(f"error: unknown request or configuration: {', '.join(unknown)}", err=True)
+        raise typer.Exit(2)
+    target = out or Path("reports") / f"verified-{datetime.now():%Y%m%d-%H%M%S}.jsonl"
+    try:
+        if slot_test:
+            asyncio.run(slots(model, slot_tokens))
+        else:
+            asyncio.run(bench(model, chosen, chosen_configs, seeds, limit, target))
+    finally:
+        stop_all_servers()
+
+
+if __name__ == "__main__":
+    typer.run(main)
