@@ -203,7 +203,7 @@ def test_fetch_local_cli_prints_path_size_and_time(fake_weights: dict) -> None:
 
 def test_fetch_local_cli_error_is_one_line(cache: Path) -> None:
     result = CliRunner().invoke(app, ["fetch-local", "--size", "3b"])
-    assert result.exit_code == 1
+    assert result.exit_code == 2  # bad input, as in every command
     assert result.stderr.strip().splitlines() == [
         "error: unknown local model size '3b': use one of 0.5b, 1.5b"
     ]

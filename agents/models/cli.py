@@ -32,14 +32,18 @@ def fetch_local(
     """Download and verify the local model's GGUF weights; print the path, size and time."""
     import time
 
-    from agents.local.weights import WeightsError, fetch_weights
+    from agents.local.weights import WEIGHTS, WeightsError, fetch_weights, get_spec
 
+    if size not in WEIGHTS:
+        try:
+            get_spec(size)  # its message names the sizes there are
+        except WeightsError as exc:
+            _fail(str(exc), 2)
     started = time.monotonic()
     try:
         path = fetch_weights(size, progress=not quiet)
-    except WeightsError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(1) from None
+    except WeightsError as exc:  # the download or the check failed
+        _fail(str(exc))
     elapsed = time.monotonic() - started
     size_mb = path.stat().st_size / 1e6
     typer.echo(f"{path}\t{size_mb:,.1f} MB\t{elapsed:.1f} s")
