@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from functools import cache
 from pathlib import Path
@@ -90,6 +91,9 @@ VARIABLES = (
     "CODECREW_REPAIRS",
     "CODECREW_SAMPLES",
     "CODECREW_REPAIR_FORMAT",
+    "CODECREW_DATABASE_URL",
+    "CODECREW_PROVIDER_LIMITS",
+    "CODECREW_WORKER_TIMEOUT",
 )
 PROJECT_MARKERS = ("pyproject.toml", ".git")
 
@@ -143,10 +147,12 @@ def child_environment() -> dict[str, str]:
     return load_env()
 
 
-def cache_dir() -> Path:
-    """Where codecrew keeps weights, logs and the history: `CODECREW_CACHE_DIR`, else the
-    platform's user cache folder (~/.cache/codecrew on Linux, honouring XDG_CACHE_HOME)."""
-    if explicit := env_value("CODECREW_CACHE_DIR"):
+def cache_dir(env: Mapping[str, str] | None = None) -> Path:
+    """Where codecrew keeps weights, logs and the history: `CODECREW_CACHE_DIR` (from `env`,
+    default the environment and .env), else the platform's user cache folder
+    (~/.cache/codecrew on Linux, honouring XDG_CACHE_HOME)."""
+    explicit = env_value("CODECREW_CACHE_DIR") if env is None else env.get("CODECREW_CACHE_DIR", "").strip()
+    if explicit:
         return Path(explicit).expanduser()
     from platformdirs import user_cache_dir
 
@@ -345,3 +351,50 @@ def serve_token(env: dict[str, str] | None = None) -> str | None:
     """The dashboard's access token (`CODECREW_SERVE_TOKEN`, env or .env), None when unset."""
     env = load_env() if env is None else env
     return env.get(SERVE_TOKEN_VAR, "").strip() or None
+
+
+# --- durable eval runs (evals/durable.py) ------------------------------------------------
+
+DATABASE_FILE = "evals.sqlite"  # the embedded DBOS state, in the cache folder
+WORKER_TIMEOUT_S = 30.0  # a case whose worker gave no sign of life this long is run again
+
+
+@dataclass(frozen=True)
+class DurableSettings:
+    """Where durable eval runs keep their state, and how they treat workers.
+
+    `CODECREW_DATABASE_URL`: `postgresql://user@host/db` for runs shared by several workers
+    (and machines); unset, a SQLite file in the cache folder (one machine, no server).
+    `CODECREW_PROVIDER_LIMITS` overrides models.yaml's per-provider limits, e.g.
+    `openrouter-free: rate=20/60 concurrency=4; openai: rate=500/60`.
+    `CODECREW_WORKER_TIMEOUT`: seconds without a heartbeat after which a worker's cases go
+    back on their queue.
+    """
+
+    database_url: str
+    provider_limits: str = ""
+    worker_timeout: float = WORKER_TIMEOUT_S
+
+    @classmethod
+    def load(cls, env: dict[str, str] | None = None) -> DurableSettings:
+        env = load_env() if env is None else env
+        url = env.get("CODECREW_DATABASE_URL", "").strip()
+        if not url:
+            url = f"sqlite:///{(cache_dir(env) / DATABASE_FILE).resolve()}"
+        elif not url.startswith(("postgresql://", "postgres://", "postgresql+psycopg://", "sqlite:///")):
+            raise ConfigError(
+                "CODECREW_DATABASE_URL must be postgresql://user@host/db or sqlite:///path,"
+                f" not {url.split(':')[0]}:..."
+            )
+        timeout = env.get("CODECREW_WORKER_TIMEOUT", "").strip()
+        try:
+            worker_timeout = float(timeout) if timeout else WORKER_TIMEOUT_S
+        except ValueError:
+            raise ConfigError(
+                f"CODECREW_WORKER_TIMEOUT must be a number of seconds, not {timeout!r}"
+            ) from None
+        return cls(
+            database_url=url,
+            provider_limits=env.get("CODECREW_PROVIDER_LIMITS", "").strip(),
+            worker_timeout=worker_timeout,
+        )

@@ -16,6 +16,7 @@ def record_history(run: RunReport) -> None:
     from tools.history import CallRecord, EvalRecord, History
 
     history = History()
+    history.forget_eval_run(run.run_id)  # a resumed run records its whole report again
     for r in run.cases:
         started = datetime.fromisoformat(r.started)
         history.record_eval(
@@ -34,6 +35,7 @@ def record_history(run: RunReport) -> None:
                 lazy=r.lazy,
                 error_class=r.error_class,
                 started=started,
+                sample=r.sample,
             )
         )
         if r.skipped or (r.requests == 0 and r.error_class is None):

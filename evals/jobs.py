@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,7 +15,7 @@ from rich.console import Console
 from evals.interrupts import sigterm_interrupts
 from evals.results import CaseResult
 from evals.suites import for_mode, load_suite
-from evals.tasks import CaseInputs, CaseMeta, CaseNames, Mode, TaskFactory
+from evals.tasks import CaseInputs, CaseMeta, CaseNames, CaseOutput, Mode, TaskFactory
 from evals.terminal import make_progress
 
 # One greedy sample per task (pass@1); a HumanEval solution fits in well under 1024 tokens, and
@@ -43,6 +43,78 @@ def plan(models: Sequence[str], suites: Sequence[str], modes: Sequence[Mode], li
     return jobs
 
 
+@dataclass(frozen=True)
+class CaseRun:
+    """One run of one case: what a durable run enqueues, and what its result is keyed by."""
+
+    model: str
+    suite: str
+    mode: Mode
+    case: str
+    sample: int = 0
+
+
+def case_runs(jobs: Sequence[Job], samples: int = 1) -> list[CaseRun]:
+    """Every case run of the jobs, in plan order: job, case, then sample."""
+    return [
+        CaseRun(job.model, job.suite, job.mode, case.name or "case", sample)
+        for job in jobs
+        for case in job.dataset.cases
+        for sample in range(samples)
+    ]
+
+
+def task_for(
+    factory: TaskFactory, job: Job, sample: int = 0
+) -> Callable[[CaseInputs], Awaitable[CaseOutput]]:
+    """The task that answers the job's cases: the pipeline, or the generator alone."""
+    if job.mode == "pipeline":
+        return factory.pipeline_task(job.model, suite=job.suite, sample=sample)
+    # HumanEval is asked the way its published scores were measured: its own prompt, greedy
+    published = job.suite == "humaneval"
+    return factory.generator_task(
+        job.model,
+        suite=job.suite,
+        overrides=HUMANEVAL_SETTINGS if published else None,
+        with_instructions=not published,
+        sample=sample,
+    )
+
+
+async def evaluate_case(
+    factory: TaskFactory, job: Job, case_name: str, sample: int, run_dir: Path
+) -> CaseResult:
+    """One case of a job, answered and judged: its row (a durable run's unit of work)."""
+    [case] = [c for c in job.dataset.cases if c.name == case_name]
+    rows: list[CaseResult] = []
+
+    class Hooks(CaseNames):
+        async def teardown(self, result: Any) -> None:
+            if result is not None:
+                rows.append(
+                    CaseResult.from_result(
+                        result,
+                        suite=job.suite,
+                        model=job.model,
+                        mode=job.mode,
+                        run_dir=run_dir,
+                        sample=sample,
+                    )
+                )
+
+    one = Dataset[CaseInputs, Any, CaseMeta](
+        name=job.dataset.name, cases=[case], evaluators=job.dataset.evaluators
+    )
+    await one.evaluate(
+        task_for(factory, job, sample),
+        name=f"{job.suite}:{job.model}:{job.mode}",
+        max_concurrency=1,
+        progress=False,
+        lifecycle=Hooks,
+    )
+    return rows[0]
+
+
 def unplanned(jobs: Sequence[Job], suites: Sequence[str], modes: Sequence[Mode]) -> list[str]:
     """A note for each suite and mode that got no job: the suite has no cases that run so."""
     return [
@@ -61,51 +133,46 @@ async def run_jobs(
     concurrency: int,
     on_case: Callable[[Job], None] | None = None,
     collected: list[CaseResult] | None = None,
+    samples: int = 1,
 ) -> list[CaseResult]:
-    """Every job concurrently; per-model caps live in the factory's gates.
+    """Every job concurrently, in this process (no durable state: evals.durable runs the
+    same cases resumably); per-model caps live in the factory's gates.
 
     Each case's row is appended to `collected` as soon as it is judged, so an interrupted
     run still has the cases that finished.
     """
     rows: list[CaseResult] = collected if collected is not None else []
 
-    async def one(job: Job) -> None:
-        if job.mode == "pipeline":
-            task = factory.pipeline_task(job.model, suite=job.suite)
-        else:
-            # HumanEval is asked the way its published scores were measured: its own prompt, greedy
-            published = job.suite == "humaneval"
-            task = factory.generator_task(
-                job.model,
-                suite=job.suite,
-                overrides=HUMANEVAL_SETTINGS if published else None,
-                with_instructions=not published,
-            )
-
+    async def one(job: Job, sample: int) -> None:
         class Hooks(CaseNames):
             async def teardown(self, result: Any) -> None:
                 if result is not None:
                     rows.append(
                         CaseResult.from_result(
-                            result, suite=job.suite, model=job.model, mode=job.mode, run_dir=run_dir
+                            result,
+                            suite=job.suite,
+                            model=job.model,
+                            mode=job.mode,
+                            run_dir=run_dir,
+                            sample=sample,
                         )
                     )
                 if on_case:
                     on_case(job)
 
         await job.dataset.evaluate(
-            task,
+            task_for(factory, job, sample),
             name=f"{job.suite}:{job.model}:{job.mode}",
             max_concurrency=concurrency,
             progress=False,
             lifecycle=Hooks,
         )
 
-    await asyncio.gather(*(one(job) for job in jobs))
-    order: dict[tuple[str, str, str, str | None], int] = {
-        (j.model, j.suite, j.mode, c.name): i for i, j in enumerate(jobs) for c in j.dataset.cases
+    await asyncio.gather(*(one(job, sample) for job in jobs for sample in range(samples)))
+    order: dict[tuple[Any, ...], int] = {
+        (r.model, r.suite, r.mode, r.case, r.sample): i for i, r in enumerate(case_runs(jobs, samples))
     }
-    rows.sort(key=lambda r: order.get((r.model, r.suite, r.mode, r.case), 0))
+    rows.sort(key=lambda r: order.get(r.key, 0))
     return rows
 
 

@@ -41,6 +41,12 @@ class CaseResult:
     screenshot: str | None = None  # relative to the report folder
     agents: dict[str, dict[str, Any]] = field(default_factory=dict)  # pipeline: usage per role
     started: str = field(default_factory=lambda: datetime.now(UTC).isoformat())
+    sample: int = 0  # which run of the case (evals.run --samples N: 0..N-1)
+
+    @property
+    def key(self) -> tuple[str, str, str, str, int]:
+        """What identifies a case result within a run: (model, suite, mode, case, sample)."""
+        return (self.model, self.suite, self.mode, self.case, self.sample)
 
     @classmethod
     def from_report(
@@ -53,11 +59,15 @@ class CaseResult:
         ]
 
     @classmethod
-    def from_result(cls, result: Any, *, suite: str, model: str, mode: str, run_dir: Path) -> CaseResult:
+    def from_result(
+        cls, result: Any, *, suite: str, model: str, mode: str, run_dir: Path, sample: int = 0
+    ) -> CaseResult:
         """The row of one ReportCase, or of a ReportCaseFailure (the task raised: a bug of ours,
         since tasks turn model failures into data)."""
         if hasattr(result, "output"):
-            return cls._from_case(result, suite, model, mode, run_dir)
+            row = cls._from_case(result, suite, model, mode, run_dir)
+            row.sample = sample
+            return row
         return cls(
             suite=suite,
             model=model,
@@ -68,6 +78,7 @@ class CaseResult:
             error_class="unknown",
             failure=HARNESS_ERROR,
             duration=0.0,
+            sample=sample,
         )
 
     @classmethod

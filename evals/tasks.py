@@ -218,8 +218,10 @@ class TaskFactory:
             self.gates[key] = ModelGate(spec, shared or asyncio.Semaphore(self.concurrency))
         return self.gates[key]
 
-    def work_dir(self, suite: str, spec: str, mode: Mode, case: str) -> Path:
-        return self.run_dir / "work" / suite / slug(spec) / mode / slug(case)
+    def work_dir(self, suite: str, spec: str, mode: Mode, case: str, sample: int = 0) -> Path:
+        """Where a case's answer and files go; each sample after the first has its own."""
+        name = slug(case) if not sample else f"{slug(case)}.s{sample}"
+        return self.run_dir / "work" / suite / slug(spec) / mode / name
 
     async def _model(self, gate: ModelGate) -> Model:
         async with gate.build_lock:
@@ -229,11 +231,14 @@ class TaskFactory:
                 gate.model = await asyncio.to_thread(builder, gate.spec)
             return gate.model
 
-    def _model_settings(self, overrides: ModelSettings | None) -> ModelSettings | None:
-        """The generator's settings from the config (max tokens...), with the suite's overrides."""
+    def _model_settings(self, overrides: ModelSettings | None, sample: int = 0) -> ModelSettings | None:
+        """The generator's settings from the config (max tokens...), with the suite's overrides
+        and, for every sample after the first, its own seed."""
         settings = self._settings if self._builder is not None else self.settings
         base: dict[str, Any] = dict((getattr(settings, "role_settings", None) or {}).get("generator", {}))
         base.update(overrides or {})
+        if sample:
+            base["seed"] = sample_seed(base.get("seed"), sample)
         return ModelSettings(**base) if base else None  # type: ignore[typeddict-item]
 
     def generator_task(
@@ -243,17 +248,19 @@ class TaskFactory:
         suite: str,
         overrides: ModelSettings | None = None,
         with_instructions: bool = True,
+        sample: int = 0,
     ) -> Callable[[CaseInputs], Awaitable[CaseOutput]]:
         """The generator alone: generate() -> extract -> files in the work dir.
 
         `overrides` replace the generator's model settings; `with_instructions=False` sends the
-        case's prompt without the generator's instructions (a benchmark's published prompt)."""
+        case's prompt without the generator's instructions (a benchmark's published prompt);
+        `sample` > 0 asks with another seed and writes to its own work dir."""
         gate = self.gate(spec)
 
         async def run_generator(inputs: CaseInputs) -> CaseOutput:
             case = CURRENT_CASE.get() or "case"
             out = CaseOutput(model=spec, mode="generator")
-            work = self.work_dir(suite, spec, "generator", case)
+            work = self.work_dir(suite, spec, "generator", case, sample)
             out.work_dir = str(work / "files")
             if gate.fatal:
                 return _skipped(out, gate)
@@ -272,7 +279,7 @@ class TaskFactory:
                             inputs.prompt,
                             model,
                             model_label=spec,
-                            model_settings=self._model_settings(overrides),
+                            model_settings=self._model_settings(overrides, sample),
                             record=record,
                             with_instructions=with_instructions,
                         ),
@@ -306,15 +313,18 @@ class TaskFactory:
         run_generator.__name__ = f"generator[{spec}]"
         return run_generator
 
-    def pipeline_task(self, spec: str, *, suite: str) -> Callable[[CaseInputs], Awaitable[CaseOutput]]:
+    def pipeline_task(
+        self, spec: str, *, suite: str, sample: int = 0
+    ) -> Callable[[CaseInputs], Awaitable[CaseOutput]]:
         """The whole pipeline with `spec` as the generator (coordinator/extractor: settings),
-        with the run's verify-and-repair loop (settings.repairs, settings.samples)."""
+        with the run's verify-and-repair loop (settings.repairs, settings.samples: candidates);
+        `sample` > 0 (evals.run --samples) gives every role another seed."""
         gate = self.gate(spec, "pipeline")
 
         async def run_whole_pipeline(inputs: CaseInputs) -> CaseOutput:
             case = CURRENT_CASE.get() or "case"
             out = CaseOutput(model=spec, mode="pipeline")
-            work = self.work_dir(suite, spec, "pipeline", case)
+            work = self.work_dir(suite, spec, "pipeline", case, sample)
             out.work_dir = str(work / "files")
             if gate.fatal:
                 return _skipped(out, gate)
@@ -323,6 +333,8 @@ class TaskFactory:
                 from dataclasses import replace
 
                 settings = replace(self.settings, generator=spec)
+                if sample:
+                    settings = replace(settings, role_settings=_reseeded(settings.role_settings, sample))
                 pipeline = self._pipeline or _default_pipeline()
                 async with gate.semaphore:
                     manifest = await asyncio.wait_for(
@@ -349,6 +361,19 @@ class CaseNames(CaseLifecycle):
 
     async def setup(self) -> None:
         CURRENT_CASE.set(self.case.name)
+
+
+def sample_seed(seed: Any, sample: int) -> int:
+    """The seed of sample `sample` (0 keeps the configured seed)."""
+    return (seed if isinstance(seed, int) else 0) + sample
+
+
+def _reseeded(role_settings: dict[str, ModelSettings], sample: int) -> dict[str, ModelSettings]:
+    reseeded = {}
+    for role, settings in role_settings.items():
+        reseeded[role] = ModelSettings(**settings)
+        reseeded[role]["seed"] = sample_seed(settings.get("seed"), sample)
+    return reseeded
 
 
 def _default_generate() -> Generate:

@@ -14,3 +14,11 @@ def private_history(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytes
     path = tmp_path_factory.mktemp("history") / "history.sqlite"
     monkeypatch.setenv("CODECREW_HISTORY", str(path))
     return path
+
+
+@pytest.fixture(autouse=True)
+def private_eval_database(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Each test's durable eval runs keep their state in its own SQLite file."""
+    url = f"sqlite:///{tmp_path_factory.mktemp('evals-db') / 'evals.sqlite'}"
+    monkeypatch.setenv("CODECREW_DATABASE_URL", url)
+    return url

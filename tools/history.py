@@ -25,7 +25,7 @@ from typing import Any
 
 from agents.config import history_path
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: evals.sample (the sample index of a case run several times)
 BUSY_TIMEOUT_S = 30.0
 # Calls that did real work; probes are tiny requests that would skew latency and cost.
 WORK_SOURCES: tuple[str, ...] = ("run", "eval", "ab")
@@ -63,7 +63,8 @@ CREATE TABLE IF NOT EXISTS evals (
     cost REAL,
     lazy INTEGER NOT NULL,
     error_class TEXT,
-    started TEXT NOT NULL
+    started TEXT NOT NULL,
+    sample INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS evals_model_suite ON evals (model, suite, started);
 CREATE TABLE IF NOT EXISTS probes (
@@ -144,6 +145,7 @@ class EvalRecord:
     lazy: bool
     error_class: str | None
     started: datetime
+    sample: int = 0  # which of the case's samples (evals.run --samples)
 
 
 @dataclass
@@ -258,6 +260,9 @@ class History:
                     f" {SCHEMA_VERSION}: upgrade codecrew or point CODECREW_HISTORY elsewhere"
                 )
             if version < SCHEMA_VERSION:
+                has_evals = db.execute("SELECT 1 FROM sqlite_master WHERE name = 'evals'").fetchone()
+                if has_evals and version < 2:
+                    db.execute("ALTER TABLE evals ADD COLUMN sample INTEGER NOT NULL DEFAULT 0")
                 db.executescript(_SCHEMA)
                 db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
@@ -314,8 +319,8 @@ class History:
         """Store one eval case result."""
         self._write(
             "INSERT INTO evals (run_id, suite, model, mode, case_name, passed, reason, duration,"
-            " input_tokens, output_tokens, cost, lazy, error_class, started)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " input_tokens, output_tokens, cost, lazy, error_class, started, sample)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 rec.run_id,
                 rec.suite,
@@ -331,8 +336,18 @@ class History:
                 int(rec.lazy),
                 rec.error_class,
                 _ts(rec.started),
+                rec.sample,
             ),
         )
+
+    def forget_eval_run(self, run_id: str) -> None:
+        """Drop what an eval run recorded (its cases and their calls), so that recording the
+        run again (a resumed run's whole report) leaves each case once."""
+        with self._connect() as db:
+            db.execute("BEGIN IMMEDIATE")
+            db.execute("DELETE FROM evals WHERE run_id = ?", (run_id,))
+            db.execute("DELETE FROM calls WHERE run_id = ? AND source = 'eval'", (run_id,))
+            db.execute("COMMIT")
 
     def record_probe(self, rec: ProbeRecord) -> None:
         """Store one discovery probe result."""

@@ -354,3 +354,80 @@ def probe_text(probe: ProbeRecord | None) -> str:
     tools = {True: "calls tools", False: "no tool calls", None: "tool support unknown"}[probe.supports_tools]
     error = f", last error {probe.error_class}" if probe.error_class else ""
     return f"reachable, {fmt_seconds(probe.latency)}, {tools}{error}{when}"
+
+
+# -- provider limits (durable eval runs) -----------------------------------------------------
+
+# pydantic-ai prefixes that reach the same provider's quota
+SAME_PROVIDER = {"openai-chat": "openai", "openai-responses": "openai", "google-gla": "google"}
+
+
+@dataclass(frozen=True)
+class ProviderLimit:
+    """How hard one provider may be driven: `rate` cases started per `period` seconds, and
+    `concurrency` cases at once, across every worker (None: no limit)."""
+
+    rate: int | None = None
+    period: float = 60.0
+    concurrency: int | None = None
+
+
+def limit_provider(model: str) -> str:
+    """The provider whose limits a model string falls under ("openrouter-free" for `:free`)."""
+    prefix, name = split_model(model.split(",")[0].strip())
+    if prefix == "openrouter" and name.endswith(":free"):
+        return "openrouter-free"
+    return SAME_PROVIDER.get(prefix, prefix) or "default"
+
+
+def parse_limit(provider: str, text: str) -> ProviderLimit:
+    """`rate=20/60 concurrency=4` (either part optional) as a ProviderLimit."""
+    fields: dict[str, str] = {}
+    for part in text.replace(",", " ").split():
+        key, sep, value = part.partition("=")
+        if not sep or key not in ("rate", "concurrency"):
+            raise CatalogError(
+                f"limit of {provider}: expected rate=N/SECONDS and/or concurrency=N, not {part!r}"
+            )
+        fields[key] = value
+    rate, period = None, 60.0
+    try:
+        if "rate" in fields:
+            count, _, seconds = fields["rate"].partition("/")
+            rate, period = int(count), float(seconds or 60)
+            if rate < 1 or period <= 0:
+                raise ValueError
+        concurrency = int(fields["concurrency"]) if "concurrency" in fields else None
+        if concurrency is not None and concurrency < 1:
+            raise ValueError
+    except ValueError:
+        raise CatalogError(
+            f"limit of {provider}: rate is N/SECONDS and concurrency N, both positive, not {text!r}"
+        ) from None
+    return ProviderLimit(rate=rate, period=period, concurrency=concurrency)
+
+
+def parse_limits(text: str) -> dict[str, ProviderLimit]:
+    """`openrouter-free: rate=20/60; openai: concurrency=8` as {provider: ProviderLimit}."""
+    limits: dict[str, ProviderLimit] = {}
+    for entry in filter(None, (e.strip() for e in text.split(";"))):
+        provider, sep, spec = entry.partition(":")
+        if not sep or not provider.strip():
+            raise CatalogError(f"provider limit {entry!r}: write PROVIDER: rate=N/SECONDS concurrency=N")
+        limits[provider.strip()] = parse_limit(provider.strip(), spec)
+    return limits
+
+
+def provider_limits(overrides: str = "", path: Path | None = None) -> dict[str, ProviderLimit]:
+    """models.yaml's `providers:` limits, with `overrides` (parse_limits syntax) winning."""
+    import yaml
+
+    path = path or CATALOG_PATH
+    data = yaml.safe_load(path.read_text()) or {}
+    limits: dict[str, ProviderLimit] = {}
+    for provider, entry in ((data.get("providers") or {}) if isinstance(data, dict) else {}).items():
+        if not isinstance(entry, dict):
+            raise CatalogError(f"models.yaml: providers: {provider}: expected rate and/or concurrency")
+        spec = " ".join(f"{key}={value}" for key, value in entry.items())
+        limits[str(provider)] = parse_limit(str(provider), spec)
+    return {**limits, **parse_limits(overrides)}
