@@ -63,7 +63,7 @@ in a thread, so both forms work from any thread).
 
 The package, one job per module: `chromium` (finding chromium, its launch flags),
 `session` (`BrowserSession`, `check_game_page`), `site_server` (the loopback server),
-`run` (one page run and its event handlers), `probes` (advances and responds_to_keys),
+`run` (one page run, its event handlers and the two probes: advances, responds_to_keys),
 `page_scripts` (the JavaScript run in the page), `records` (`PageReport`, `PageCheck`,
 samples, message tallies) and `verdict` (a run as a `PageReport`).
 """

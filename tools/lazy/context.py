@@ -5,16 +5,16 @@ from __future__ import annotations
 
 import re
 
-from tools.lazy.rules import _comment_kind
-from tools.lazy.scanner import _indent, _Scanned
+from tools.lazy.rules import comment_kind
+from tools.lazy.scanner import Scanned, indent_of
 
 
-def _comment_only(item: _Scanned) -> bool:
+def _comment_only(item: Scanned) -> bool:
     """A line that is all comment (an empty `#` or a line inside /* ... */ too)."""
     return bool(item.comment_kind) and not item.code.strip()
 
 
-def _nothing_follows(lines: list[_Scanned], index: int) -> bool:
+def _nothing_follows(lines: list[Scanned], index: int) -> bool:
     """True when no code follows the comment on line `index` in its block.
 
     A placeholder stands where code should be, so what comes next closes the block, is
@@ -24,13 +24,13 @@ def _nothing_follows(lines: list[_Scanned], index: int) -> bool:
     if later is None:
         return True
     closes = bool(re.match(r"[}\])]|</|\?>|end\b", later.raw))
-    return closes or _indent(later.line) < _indent(lines[index].line)
+    return closes or indent_of(later.line) < indent_of(lines[index].line)
 
 
-def _judge_comment(scanned: list[_Scanned], index: int) -> str | None:
+def judge_comment(scanned: list[Scanned], index: int) -> str | None:
     """The kind of placeholder the comment on line `index` is, weighing what surrounds it."""
     item = scanned[index]
-    judged = _comment_kind(item.comment, item.comment_kind)
+    judged = comment_kind(item.comment, item.comment_kind)
     if judged is None:
         return None
     kind, sure = judged
@@ -51,10 +51,10 @@ def _judge_comment(scanned: list[_Scanned], index: int) -> str | None:
 _BRACKETED = re.compile(r"^[\[(<{]\s*(?:\.\.\.|…)?\s*(.*?)\s*(?:\.\.\.|…)?\s*[\])>}]$")
 
 
-def _bracketed_kind(line: str) -> str | None:
+def bracketed_kind(line: str) -> str | None:
     """`[... rest of the code ...]` or `(remaining functions)`: a placeholder outside a comment."""
     match = _BRACKETED.match(line.strip())
     if not match or not match.group(1) or re.search(r"[=;(){}<>]", match.group(1)):
         return None
-    judged = _comment_kind(match.group(1), "markup")
+    judged = comment_kind(match.group(1), "markup")
     return judged[0] if judged else None

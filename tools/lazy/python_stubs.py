@@ -10,7 +10,7 @@ import ast
 import re
 
 from tools.lazy.records import Placeholder
-from tools.lazy.scanner import _indent
+from tools.lazy.scanner import indent_of
 
 _STUB_DECORATORS = re.compile(r"^\s*@(?:\w+\.)*(?:abstract\w*|overload)\b")
 _ABSTRACT_CLASS = re.compile(r"^\s*class\s+\w+\s*(?:\[.*\])?\(.*\b(?:Protocol|ABC|ABCMeta|Interface)\b")
@@ -18,19 +18,19 @@ _ABSTRACT_CLASS = re.compile(r"^\s*class\s+\w+\s*(?:\[.*\])?\(.*\b(?:Protocol|AB
 
 def _header_above(lines: list[str], index: int) -> int:
     """The line that opens the block line `index` is in (its def, class, if...), or -1."""
-    indent = _indent(lines[index])
+    indent = indent_of(lines[index])
     header = next(
         (
             j
             for j in range(index - 1, -1, -1)
-            if lines[j].strip() and not lines[j].lstrip().startswith("#") and _indent(lines[j]) < indent
+            if lines[j].strip() and not lines[j].lstrip().startswith("#") and indent_of(lines[j]) < indent
         ),
         -1,
     )
     if header >= 0 and lines[header].lstrip().startswith((")", "]")):
         # a signature over several lines ends in "):" at the def's own indent
         header = next(
-            (j for j in range(header - 1, -1, -1) if _indent(lines[j]) <= _indent(lines[header])), -1
+            (j for j in range(header - 1, -1, -1) if indent_of(lines[j]) <= indent_of(lines[header])), -1
         )
     return header
 
@@ -64,7 +64,7 @@ def _is_python_stub(lines: list[str], index: int) -> bool:
 _BARE_ELLIPSIS = re.compile(r"^(?:\.{3}|…)[;,]?$")
 
 
-def _is_bare_ellipsis(bare: str, lines: list[str], index: int, language: str | None) -> bool:
+def is_bare_ellipsis(bare: str, lines: list[str], index: int, language: str | None) -> bool:
     """`...` standing alone where code should be (or `def f(): ...` outside a stub)."""
     pythonic = language in (None, "python")
     if pythonic and re.match(r"^(?:async\s+)?def\s.*:\s*\.\.\.$", bare):
@@ -82,7 +82,7 @@ def _inside_brackets(lines: list[str], index: int) -> bool:
     return before.endswith((",", "[", "("))
 
 
-def _docstring_only_functions(lines: list[str]) -> list[tuple[Placeholder, int]]:
+def docstring_only_functions(lines: list[str]) -> list[tuple[Placeholder, int]]:
     """Functions whose whole body is their docstring (maybe plus `pass`): the signature was
     copied and the code never written. Stubs that are meant to be empty are left alone."""
     # Parse the scanner's lines, so ast's line numbers index them (a lone "\r" is a line

@@ -63,17 +63,16 @@ works too; under socket-guard as root it does not when it lives under /root (mod
 Thread-safe: no `preexec_fn` is used (privileges are dropped by subprocess's own `user=`/
 `group=` or by `setpriv`), so runs may be started from several threads at once.
 
-The package, one job per module: `records` (isolation names, limits, results), `probe`
-(which mechanism works here), `uids` (the per-run uid and its task count), `rundir` (the
-run dir and the socket guard), `argv` (prlimit, bwrap, unshare and the environment), `pump`
-(feeding, reading, timing out and killing a run), `run` (`run_sandboxed`) and `overhead`
+The package, one job per module: `records` (isolation names, limits, results), `uids`
+(the per-run uid and its task count), `rundir` (the run dir and the socket guard), `argv`
+(prlimit, bwrap, unshare and the environment), `pump` (feeding, reading, timing out and
+killing a run), `run` (`run_sandboxed`, and which mechanism works here) and `overhead`
 (`python -m tools.sandbox`).
 """
 
 from __future__ import annotations
 
 from tools.sandbox.overhead import main
-from tools.sandbox.probe import available_isolations, isolation_available
 from tools.sandbox.records import (
     BWRAP,
     DEFAULT_PATH,
@@ -83,7 +82,7 @@ from tools.sandbox.records import (
     SandboxLimits,
     SandboxResult,
 )
-from tools.sandbox.run import run_sandboxed
+from tools.sandbox.run import available_isolations, isolation_available, run_sandboxed
 from tools.sandbox.uids import SANDBOX_UID_BASE
 
 __all__ = [

@@ -46,5 +46,5 @@ class SandboxResult:
         return self.returncode == 0 and not self.timed_out and self.killed_reason is None
 
 
-def _which(name: str) -> str | None:
+def find_tool(name: str) -> str | None:
     return shutil.which(name, path=DEFAULT_PATH)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import signal
 import subprocess
@@ -10,12 +11,19 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from tools.sandbox.argv import _bwrap_argv, _environment, _prlimit, _unshare_argv
-from tools.sandbox.probe import isolation_available
-from tools.sandbox.pump import _Killer, _pump, _Pumped
-from tools.sandbox.records import BWRAP, ISOLATIONS, SOCKET_GUARD, UNSHARE, SandboxLimits, SandboxResult
-from tools.sandbox.rundir import _prepare_dir, _remove_dir
-from tools.sandbox.uids import _allocate_uid, _count_tasks, _release_uid
+from tools.sandbox.argv import bwrap_argv, prlimit_argv, sandbox_environment, unshare_argv
+from tools.sandbox.pump import Killer, Pumped, pump_output
+from tools.sandbox.records import (
+    BWRAP,
+    ISOLATIONS,
+    SOCKET_GUARD,
+    UNSHARE,
+    SandboxLimits,
+    SandboxResult,
+    find_tool,
+)
+from tools.sandbox.rundir import prepare_dir, remove_dir
+from tools.sandbox.uids import allocate_uid, count_tasks, release_uid
 
 _MEMORY_MARKERS = (
     "MemoryError",
@@ -27,7 +35,7 @@ _MEMORY_MARKERS = (
 )
 
 
-def _killed_reason(returncode: int | None, pumped: _Pumped, stderr: str, limits: SandboxLimits) -> str | None:
+def _killed_reason(returncode: int | None, pumped: Pumped, stderr: str, limits: SandboxLimits) -> str | None:
     if pumped.timed_out:
         return "timeout"
     if pumped.overflow:
@@ -52,7 +60,7 @@ def run_sandboxed(
     files: Mapping[str, str | bytes] | None = None,
     *,
     stdin: str | None = None,
-    limits: SandboxLimits = SandboxLimits(),  # noqa: B008 - frozen, safe as a default
+    limits: SandboxLimits = SandboxLimits(),  # frozen, safe as a default
     env: Mapping[str, str] | None = None,
     isolation: str | None = None,
 ) -> SandboxResult:
@@ -69,13 +77,13 @@ def run_sandboxed(
     isolation = isolation or isolation_available()
     if isolation not in ISOLATIONS:
         raise ValueError(f"unknown isolation {isolation!r}; expected one of {ISOLATIONS}")
-    uid = _allocate_uid()
-    root = _prepare_dir(files, uid)
+    uid = allocate_uid()
+    root = prepare_dir(files, uid)
     try:
         return _run(list(cmd), root, uid, isolation, stdin, limits, env)
     finally:
-        _remove_dir(root)
-        _release_uid(uid)
+        remove_dir(root)
+        release_uid(uid)
 
 
 def _run(
@@ -91,15 +99,15 @@ def _run(
     if uid is not None or isolation != SOCKET_GUARD:
         nproc = limits.max_processes
     else:
-        nproc = _count_tasks(os.getuid()) + limits.max_processes
-    inner = _prlimit(cmd, limits, nproc)
+        nproc = count_tasks(os.getuid()) + limits.max_processes
+    inner = prlimit_argv(cmd, limits, nproc)
     drop: dict[str, Any] = {}  # root drops privileges inside bwrap/unshare, or here via subprocess
     if isolation == BWRAP:
-        argv = _bwrap_argv(work, inner, limits, uid)
+        argv = bwrap_argv(work, inner, limits, uid)
     elif isolation == UNSHARE:
         if uid is None:
             raise RuntimeError("the unshare-net sandbox needs root")
-        argv = _unshare_argv(work, inner, limits, uid)
+        argv = unshare_argv(work, inner, limits, uid)
     else:
         argv = inner
         if uid is not None:
@@ -108,7 +116,7 @@ def _run(
     proc = subprocess.Popen(
         argv,
         cwd=work,
-        env=_environment(cmd, root, isolation, limits, env),
+        env=sandbox_environment(cmd, root, isolation, limits, env),
         stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -116,9 +124,9 @@ def _run(
         close_fds=True,
         **drop,
     )
-    killer = _Killer(proc.pid, uid)
+    killer = Killer(proc.pid, uid)
     stdin_bytes = stdin.encode() if stdin is not None else None
-    pumped = _pump(
+    pumped = pump_output(
         proc,
         stdin_bytes,
         limits,
@@ -142,3 +150,36 @@ def _run(
         killed_reason=_killed_reason(returncode, pumped, stderr, limits),
         truncated=pumped.overflow,
     )
+
+
+# -- which isolation works here: each mechanism probed once, with a real run ----------------
+
+
+@functools.cache
+def probe_isolation(isolation: str) -> bool:
+    """Whether `isolation` actually works here: its tools exist and a trivial run succeeds."""
+    needs = {BWRAP: ["bwrap"], UNSHARE: ["unshare", "setpriv", "mount"], SOCKET_GUARD: []}
+    if any(find_tool(tool) is None for tool in [*needs[isolation], "prlimit", "true"]):
+        return False
+    if isolation == UNSHARE and os.geteuid() != 0:
+        return False
+    try:
+        result = run_sandboxed(["true"], limits=SandboxLimits(timeout=15), isolation=isolation)
+    except Exception:  # a mechanism that cannot even start is simply not available
+        return False
+    return result.ok
+
+
+@functools.cache
+def available_isolations() -> tuple[str, ...]:
+    """Every mechanism that works on this machine, best first (probed once)."""
+    return tuple(isolation for isolation in ISOLATIONS if probe_isolation(isolation))
+
+
+@functools.cache
+def isolation_available() -> str:
+    """The mechanism `run_sandboxed` uses here, computed once."""
+    for isolation in ISOLATIONS:
+        if probe_isolation(isolation):
+            return isolation
+    raise RuntimeError("no sandbox mechanism works here; is util-linux (prlimit) installed?")
