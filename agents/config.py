@@ -1,26 +1,29 @@
-"""Settings from env vars and `.env`, and model strings turned into pydantic-ai models.
+"""Settings from env vars and `.env`: the one module that reads configuration.
 
-Every role takes a pydantic-ai model string (`ollama:...`, `openrouter:...`, `openai:...`,
-`google:...`, `anthropic:...`, `test`), our own `local:qwen2.5-coder-1.5b` (the embedded
-llama.cpp server), or a comma-separated chain of them (tried in order on failure).
-Every way this can go wrong ends in a `ConfigError` whose message is one line that says
-what to do.
+Every environment variable codecrew reads is read here (`VARIABLES` lists them, and
+`.env.example` documents each one; a test keeps the three in step). `.env` is looked for in
+the current directory, then in each parent up to the project root (the first folder with a
+pyproject.toml or .git); real environment variables win over it. Caches live in the
+platform's user cache folder (platformdirs), `CODECREW_CACHE_DIR` overriding it.
+
+Every role takes a model string; agents/models/build.py turns it into a pydantic-ai model.
+Bad configuration ends in a `ConfigError` whose message is one line that says what to do.
 """
 
 from __future__ import annotations
 
-import inspect
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dotenv import load_dotenv
-from pydantic_ai.exceptions import UserError
-from pydantic_ai.models import Model, infer_model
-from pydantic_ai.providers import infer_provider
-from pydantic_ai.settings import ModelSettings
+
+if TYPE_CHECKING:
+    from pydantic_ai.settings import ModelSettings
 
 ROLE_VARS = {
     "coordinator": "COORDINATOR_MODEL",
@@ -34,15 +37,19 @@ OLLAMA_DEFAULTS = {
 }
 REPAIR_FORMATS = ("whole", "edit")
 EMBEDDED_DEFAULT = "local:qwen2.5-coder-1.5b"
+LOCAL_MODELS = {  # the embedded llama.cpp server's models (agents/local/): model string -> size
+    "local:qwen2.5-coder-1.5b": "1.5b",
+    "local:qwen2.5-coder-0.5b": "0.5b",
+}
 DEFAULT_OLLAMA_URL = "http://localhost:11434"
 
 # Code wants low temperature; the coordinator and extractor only pick tools and names,
 # so they get short answers (every token a local coordinator writes costs time). A fixed
 # seed makes runs on servers that honour it (llama.cpp, Ollama) repeatable.
 ROLE_SETTINGS: dict[str, ModelSettings] = {
-    "coordinator": ModelSettings(temperature=0.0, max_tokens=768, seed=7),
-    "generator": ModelSettings(temperature=0.2, max_tokens=6144, seed=7),
-    "extractor": ModelSettings(temperature=0.0, max_tokens=512, seed=7),
+    "coordinator": {"temperature": 0.0, "max_tokens": 768, "seed": 7},
+    "generator": {"temperature": 0.2, "max_tokens": 6144, "seed": 7},
+    "extractor": {"temperature": 0.0, "max_tokens": 512, "seed": 7},
 }
 
 
@@ -52,13 +59,171 @@ class ConfigError(ValueError):
     error_class = "config"
 
 
-def load_env(path: Path = Path(".env")) -> dict[str, str]:
-    """The environment, with `.env` filling in what the real environment does not set.
+# Every variable codecrew itself reads (the providers' API keys are read by pydantic-ai from
+# the environment, which `.env` fills in). `.env.example` documents each one.
+VARIABLES = (
+    *ROLE_VARS.values(),
+    "EVAL_MODELS",
+    "OLLAMA_BASE_URL",
+    "OLLAMA_HOST",
+    "OLLAMA_API_KEY",
+    "OPENROUTER_API_KEY",
+    "OPENROUTER_BASE_URL",
+    "COORDINATOR_TEMPERATURE",
+    "COORDINATOR_MAX_TOKENS",
+    "CODE_GENERATOR_TEMPERATURE",
+    "CODE_GENERATOR_MAX_TOKENS",
+    "CODE_EXTRACTOR_TEMPERATURE",
+    "CODE_EXTRACTOR_MAX_TOKENS",
+    "CODECREW_OUT_DIR",
+    "CODECREW_REQUEST_LIMIT",
+    "CODECREW_COST_LIMIT",
+    "ROUTING",
+    "CODECREW_DEBUG",
+    "CODECREW_CACHE_DIR",
+    "CODECREW_HISTORY",
+    "CODECREW_LOCAL_PORT",
+    "CODECREW_LOCAL_THREADS",
+    "CODECREW_INDEX_URL",
+    "CODECREW_CHROMIUM",
+    "CODECREW_NODE_DIR",
+    "CODECREW_SERVE_TOKEN",
+    "CODECREW_REPAIRS",
+    "CODECREW_SAMPLES",
+    "CODECREW_REPAIR_FORMAT",
+    "CODECREW_DATABASE_URL",
+    "CODECREW_PROVIDER_LIMITS",
+    "CODECREW_WORKER_TIMEOUT",
+)
+PROJECT_MARKERS = ("pyproject.toml", ".git")
 
-    `.env` goes into os.environ too: pydantic-ai's providers read their API keys there.
-    """
-    load_dotenv(path, override=False)
+
+def find_env_file(start: Path | None = None) -> Path | None:
+    """`.env` in `start` (default: the current directory) or the nearest parent that has one,
+    looking no higher than the project root (the first folder with a pyproject.toml or .git)."""
+    folder = (start or Path.cwd()).resolve()
+    for candidate in (folder, *folder.parents):
+        if (candidate / ".env").is_file():
+            return candidate / ".env"
+        if any((candidate / marker).exists() for marker in PROJECT_MARKERS):
+            return None
+    return None
+
+
+def project_root(start: Path | None = None) -> Path | None:
+    """The project the command runs in: the first folder from `start` (default: the current
+    directory) up with a pyproject.toml or .git; None outside any project."""
+    folder = (start or Path.cwd()).resolve()
+    for candidate in (folder, *folder.parents):
+        if any((candidate / marker).exists() for marker in PROJECT_MARKERS):
+            return candidate
+    return None
+
+
+@cache
+def _load_env_file() -> Path | None:
+    """Fill os.environ from `.env` once per process: pydantic-ai's providers read their API
+    keys there. Variables already set win."""
+    path = find_env_file()
+    if path is not None:
+        load_dotenv(path, override=False)
+    return path
+
+
+def load_env() -> dict[str, str]:
+    """The environment, with `.env` filling in what the real environment does not set."""
+    _load_env_file()
     return dict(os.environ)
+
+
+def env_value(name: str, default: str = "") -> str:
+    """One configuration variable (environment, else `.env`), stripped; `default` when unset."""
+    _load_env_file()
+    return os.environ.get(name, default).strip() or default
+
+
+def child_environment() -> dict[str, str]:
+    """The environment for a child process of ours (the embedded model server)."""
+    return load_env()
+
+
+def cache_dir(env: Mapping[str, str] | None = None) -> Path:
+    """Where codecrew keeps weights, logs and the history: `CODECREW_CACHE_DIR` (from `env`,
+    default the environment and .env), else the platform's user cache folder
+    (~/.cache/codecrew on Linux, honouring XDG_CACHE_HOME)."""
+    explicit = env_value("CODECREW_CACHE_DIR") if env is None else env.get("CODECREW_CACHE_DIR", "").strip()
+    if explicit:
+        return Path(explicit).expanduser()
+    from platformdirs import user_cache_dir
+
+    return Path(user_cache_dir("codecrew", appauthor=False))
+
+
+def history_path() -> Path:
+    """Where the history database lives (`CODECREW_HISTORY` overrides)."""
+    if explicit := env_value("CODECREW_HISTORY"):
+        return Path(explicit).expanduser()
+    return cache_dir() / "history.sqlite"
+
+
+def node_dir() -> Path:
+    """Where the Node packages of the bench eval's checks live: `CODECREW_NODE_DIR`, else the
+    project's `.codecrew/node` (setup.sh installs it there), else `<cache dir>/node`."""
+    if explicit := env_value("CODECREW_NODE_DIR"):
+        return Path(explicit).expanduser()
+    root = project_root()
+    if root is not None and (root / ".codecrew" / "node").is_dir():
+        return root / ".codecrew" / "node"
+    return cache_dir() / "node"
+
+
+def chromium_path(default: str) -> str:
+    """The chromium executable: `CODECREW_CHROMIUM`, else `default`."""
+    return env_value("CODECREW_CHROMIUM") or default
+
+
+def weights_index_url(default: str) -> str:
+    """The package index the embedded model's weights come from (`CODECREW_INDEX_URL`)."""
+    return env_value("CODECREW_INDEX_URL", default).rstrip("/")
+
+
+def local_server_port() -> str:
+    """`CODECREW_LOCAL_PORT` as written ("" when unset); agents.local.server checks it."""
+    return env_value("CODECREW_LOCAL_PORT")
+
+
+def local_server_threads() -> str:
+    """`CODECREW_LOCAL_THREADS` as written ("" when unset); agents.local.server checks it."""
+    return env_value("CODECREW_LOCAL_THREADS")
+
+
+def openrouter_base_url(default: str) -> str:
+    return env_value("OPENROUTER_BASE_URL", default).rstrip("/")
+
+
+def api_key(name: str) -> str | None:
+    """An API key the user set (`OPENROUTER_API_KEY`, `OLLAMA_API_KEY`), or None."""
+    return env_value(name) or None
+
+
+def search_path() -> str:
+    """The PATH children of ours search (the sandbox passes only this, never the rest)."""
+    return os.environ.get("PATH", "/usr/bin:/bin")
+
+
+def ollama_host() -> str:
+    """The Ollama host for the `ollama` client (no /v1): OLLAMA_HOST, else OLLAMA_BASE_URL."""
+    return ollama_urls(env_value("OLLAMA_HOST") or env_value("OLLAMA_BASE_URL"))[1]
+
+
+def routing_on() -> bool:
+    """ROUTING=on: pick the generator by task type and complexity, as `--route` does."""
+    return env_value("ROUTING").lower() == "on"
+
+
+def debug_on() -> bool:
+    """CODECREW_DEBUG set: show tracebacks instead of one-line errors."""
+    return bool(env_value("CODECREW_DEBUG"))
 
 
 def ollama_urls(raw: str | None) -> tuple[str, str]:
@@ -156,7 +321,7 @@ def _role_settings(env: dict[str, str]) -> dict[str, ModelSettings]:
     result: dict[str, ModelSettings] = {}
     for role, defaults in ROLE_SETTINGS.items():
         prefix = ROLE_VARS[role].removesuffix("_MODEL")
-        merged = ModelSettings(**defaults)
+        merged = defaults.copy()
         if value := env.get(f"{prefix}_TEMPERATURE"):
             merged["temperature"] = float(value)
         if value := env.get(f"{prefix}_MAX_TOKENS"):
@@ -167,8 +332,6 @@ def _role_settings(env: dict[str, str]) -> dict[str, ModelSettings]:
 
 def local_models() -> list[str]:
     """The embedded models: usable anywhere, with no key and no server to install."""
-    from agents.local import LOCAL_MODELS
-
     return list(LOCAL_MODELS)
 
 
@@ -188,97 +351,6 @@ def serve_token(env: dict[str, str] | None = None) -> str | None:
     """The dashboard's access token (`CODECREW_SERVE_TOKEN`, env or .env), None when unset."""
     env = load_env() if env is None else env
     return env.get(SERVE_TOKEN_VAR, "").strip() or None
-
-
-def normalise_model_string(spec: str) -> str:
-    """Map spellings people still use onto pydantic-ai's current prefixes."""
-    spec = spec.strip()
-    if spec.startswith("google-gla:"):  # the old Gemini prefix, gone from pydantic-ai
-        return "google:" + spec.removeprefix("google-gla:")
-    return spec
-
-
-def build_model(spec: str, settings: Settings, *, role: str = "generator") -> Model:
-    """A pydantic-ai model for a model string; a comma list or `auto` becomes a fallback chain.
-
-    Chains get HTTP retries with backoff, a circuit breaker and the history's cool-downs
-    (agents/rotation.py); `auto` takes the chain from the measured history.
-    """
-    parts = [normalise_model_string(p) for p in spec.split(",") if p.strip()]
-    if not parts:
-        raise ConfigError("empty model string: set e.g. CODE_GENERATOR_MODEL=ollama:qwen2.5-coder:14b")
-    if len(parts) > 1 or parts == ["auto"]:
-        from agents.rotation import chain_models, resilient_model
-        from tools.history import History
-
-        history = History()
-        chain = chain_models(",".join(parts), settings, history=history, role=role)
-        return resilient_model(list(chain), settings, history=history)
-    return build_single(parts[0], settings)
-
-
-def accepts_http_client(provider: str) -> bool:
-    """Whether pydantic-ai's provider class for `provider` takes our own HTTP client."""
-    from pydantic_ai.providers import infer_provider_class
-
-    try:
-        return "http_client" in inspect.signature(infer_provider_class(provider)).parameters
-    except (ValueError, ImportError):
-        return False
-
-
-def build_single(spec: str, settings: Settings, *, http_client: Any = None) -> Model:
-    """One model string as a pydantic-ai model; `http_client` (e.g. one that retries) if it fits."""
-    if spec.startswith("local:"):
-        return _local_model(spec)
-
-    def provider_factory(name: str) -> Any:
-        from pydantic_ai.providers import infer_provider_class
-
-        kwargs: dict[str, Any] = {}
-        if name == "ollama":  # one setting serves pydantic-ai (/v1) and the ollama client
-            kwargs["base_url"] = settings.ollama_base_url
-        if http_client is not None and accepts_http_client(name):
-            kwargs["http_client"] = http_client
-        return infer_provider_class(name)(**kwargs) if kwargs else infer_provider(name)
-
-    try:
-        return infer_model(spec, provider_factory=provider_factory)
-    except (UserError, ValueError) as exc:
-        raise ConfigError(explain_user_error(spec, str(exc))) from None
-    except ImportError as exc:
-        extra = spec.split(":", 1)[0]
-        raise ConfigError(
-            f"model '{spec}' needs an optional package ({exc.name or extra}): "
-            f"run `uv sync --extra {extra}` (or pip install 'codecrew[{extra}]')"
-        ) from None
-
-
-def explain_user_error(spec: str, message: str) -> str:
-    """Turn pydantic-ai's configuration errors into one actionable line."""
-    if key := re.search(r"`?([A-Z][A-Z0-9_]*_(?:API_KEY|KEY|TOKEN))`?", message):
-        return f"missing API key for '{spec}': set {key.group(1)} in the environment or in .env"
-    if "Unknown model" in message or "Unknown provider" in message or ":" not in spec:
-        return (
-            f"unknown model string '{spec}': use provider:model, e.g. ollama:qwen2.5-coder:14b, "
-            "openai:gpt-4o, openrouter:deepseek/deepseek-chat, local:qwen2.5-coder-1.5b"
-        )
-    return f"cannot use model '{spec}': {message.splitlines()[0]}"
-
-
-def _local_model(spec: str) -> Model:
-    """`local:<name>`: the embedded llama.cpp server, reached like Ollama through /v1."""
-    from pydantic_ai.models.ollama import OllamaModel
-    from pydantic_ai.providers.ollama import OllamaProvider
-
-    from agents.local import LocalServerError, parse_local_model, shared_server
-
-    try:
-        size = parse_local_model(spec)
-    except LocalServerError as exc:
-        raise ConfigError(str(exc)) from None
-    server = shared_server(size)  # one server per size, shared by every role of the run
-    return OllamaModel(spec.removeprefix("local:"), provider=OllamaProvider(base_url=server.base_url))
 
 
 # --- durable eval runs (evals/durable.py) ------------------------------------------------
@@ -305,8 +377,6 @@ class DurableSettings:
 
     @classmethod
     def load(cls, env: dict[str, str] | None = None) -> DurableSettings:
-        from tools.history import cache_dir
-
         env = load_env() if env is None else env
         url = env.get("CODECREW_DATABASE_URL", "").strip()
         if not url:

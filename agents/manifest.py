@@ -16,6 +16,7 @@ from pydantic import BaseModel, Field
 from pydantic_ai.messages import ModelMessage, ModelResponse, ToolCallPart
 
 Role = Literal["coordinator", "generator", "extractor"]
+ROLES: tuple[Role, ...] = ("coordinator", "generator", "extractor")
 # "not_working": files were written but fail verification (the verdict says why).
 Status = Literal["running", "ok", "not_working", "lazy", "error", "interrupted"]
 VersionKind = Literal["generate", "sample", "repair"]

@@ -22,14 +22,15 @@ from pathlib import Path
 from pydantic_ai import capture_run_messages
 from pydantic_ai.usage import RunUsage, UsageLimits
 
-from agents.config import ROLE_VARS, ConfigError, Settings, build_model
+from agents.config import ROLE_VARS, ConfigError, Settings, cache_dir
 from agents.coordinator import LazyOutputError, PipelineState, coordinator_agent
 from agents.generator import AnswerSoFar, capture_answer
-from agents.manifest import AgentUsage, Manifest, RunTotals
+from agents.manifest import ROLES, AgentUsage, Manifest, RunTotals
+from agents.models.build import build_model
 from agents.progress import Reporter
 from agents.verification import LoopFinished, RepairLoop
 from tools.errors import classify_error, describe_error
-from tools.history import CallRecord, History, cache_dir
+from tools.history import CallRecord, History
 
 ANSWER_FILE = "answer.md"  # the generator's raw answer, kept next to the files
 EMPTY_PROMPT = 'the prompt is empty: say what to build, e.g. python -m agents.run "build tetris"'
@@ -67,7 +68,7 @@ async def run_pipeline(
         task_type=task_type,
         route=route,
         out_dir=str(out_dir),
-        agents={role: AgentUsage(model=settings.model_for(role)) for role in ROLE_VARS},
+        agents={role: AgentUsage(model=settings.model_for(role)) for role in ROLES},
     )
     state = PipelineState(
         request=request,
@@ -108,7 +109,7 @@ async def run_pipeline(
         manifest.error = f"interrupted while the {state.stage} was working"
         manifest.failed_role = state.stage
         raise
-    except Exception as exc:  # noqa: BLE001 - every failure is recorded, none is lost
+    except Exception as exc:  # every failure is recorded, none is lost
         manifest.status = "lazy" if isinstance(exc, LazyOutputError) else "error"
         manifest.error = describe_error(exc)
         manifest.error_class = classify_error(exc).value
@@ -195,7 +196,7 @@ def record_history(manifest: Manifest, *, source: str = "run") -> None:
                     source=source,
                 )
             )
-    except Exception as exc:  # noqa: BLE001 - e.g. a read-only cache folder
+    except Exception as exc:  # e.g. a read-only cache folder
         warnings.warn(f"history not recorded: {exc}", stacklevel=2)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 from rich.console import Console
+from rich.markup import escape
 from rich.status import Status
 
 
@@ -50,10 +51,10 @@ class RichReporter(Reporter):
             self.status.update(f"{self.label} [cyan]{count} tokens[/] {self._elapsed()}")
 
     def done(self, role: str, summary: str) -> None:
-        self.console.print(f"[green]✓[/] [bold]{role}[/] {summary} [dim]{self._elapsed()}[/]")
+        self.console.print(f"[green]✓[/] [bold]{role}[/] {escape(summary)} [dim]{self._elapsed()}[/]")
 
     def note(self, text: str) -> None:
-        self.console.print(f"[yellow]•[/] {text}")
+        self.console.print(f"[yellow]•[/] {escape(text)}")
 
     def close(self) -> None:
         if self.status is not None:

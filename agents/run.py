@@ -10,8 +10,6 @@ answer.md, the manifest with status "interrupted", the history.
 
 from __future__ import annotations
 
-import asyncio
-import os
 import re
 import signal
 from collections.abc import Awaitable, Iterator
@@ -19,16 +17,19 @@ from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from types import FrameType
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import typer
 from rich.console import Console
-from rich.table import Table
+from rich.markup import escape
 
-from agents.config import ConfigError, Settings
-from agents.manifest import Manifest
-from agents.progress import RichReporter
-from tools.errors import describe_error
+from agents.config import ConfigError, Settings, debug_on, routing_on
+from tools.formatting import fmt_cost
+
+if TYPE_CHECKING:  # pydantic-ai and pydantic load in main(): --help stays fast
+    from rich.table import Table
+
+    from agents.manifest import Manifest
 
 console = Console(stderr=True, soft_wrap=True)  # one error = one line, however long
 EXIT_FAILED, EXIT_CONFIG, EXIT_LAZY, EXIT_INTERRUPTED, EXIT_TERMINATED = 1, 2, 3, 130, 143
@@ -69,6 +70,8 @@ def signals_interrupt() -> Iterator[None]:
 async def until_signal(work: Awaitable[T]) -> T:
     """Await `work`; SIGINT or SIGTERM cancel it, so the pipeline saves what it has (its
     `except CancelledError`), then raise Interrupted."""
+    import asyncio  # here, not at the top: --help stays fast
+
     loop = asyncio.get_running_loop()
     task = asyncio.current_task()
     received: list[int] = []
@@ -98,13 +101,31 @@ def default_out_dir(request: str, settings: Settings) -> Path:
     return (settings.out_dir or Path("output")) / f"{slug}-{stamp}"
 
 
+def answered_model(spec: str, answered_by: list[str]) -> str:
+    """The model string that answered: for a chain, the member whose name the provider gave
+    back (or that name as is); "not asked" when no model answered for a chain."""
+    chain = [m.strip() for m in spec.split(",") if m.strip()]
+    if len(chain) == 1 and chain != ["auto"]:
+        return spec
+    if not answered_by:
+        return f"not asked ({len(chain)} in the chain)" if chain != ["auto"] else "not asked (auto)"
+    shown = []
+    for name in answered_by:
+        match = next((m for m in chain if m.partition(":")[2] == name or m == name), None)
+        shown.append(match or name)
+    return ", ".join(dict.fromkeys(shown))
+
+
 def summary_table(manifest: Manifest) -> Table:
+    from rich.table import Table
+
     table = Table(title=f"codecrew: {manifest.request}", title_justify="left")
     for column in ("agent", "model", "requests", "tokens in", "tokens out", "cost", "time"):
         table.add_column(column, justify="right" if column not in ("agent", "model") else "left")
     for role, agent in manifest.agents.items():
-        cost = "local/unknown" if agent.cost is None else f"${agent.cost:.4f}"
-        model = agent.model + (f" [dim]({agent.note})[/]" if agent.note else "")
+        cost = fmt_cost(agent.cost)
+        model = escape(answered_model(agent.model, agent.answered_by))
+        model += f" [dim]({escape(agent.note)})[/]" if agent.note else ""
         table.add_row(
             role,
             model,
@@ -114,7 +135,7 @@ def summary_table(manifest: Manifest) -> Table:
             cost,
             f"{agent.duration:.1f}s",
         )
-    total_cost = "local/unknown" if manifest.total_cost is None else f"${manifest.total_cost:.4f}"
+    total_cost = fmt_cost(manifest.total_cost)
     table.add_section()
     tokens_in = sum(a.input_tokens for a in manifest.agents.values())
     tokens_out = sum(a.output_tokens for a in manifest.agents.values())
@@ -133,17 +154,21 @@ def summary_table(manifest: Manifest) -> Table:
 def print_summary(manifest: Manifest) -> None:
     console.print(summary_table(manifest))
     for file in manifest.files:
-        console.print(f"  [bold]{file.name}[/] {file.bytes:,} bytes")
+        console.print(f"  [bold]{escape(file.name)}[/] {file.bytes:,} bytes")
     static = [c for c in manifest.static_checks if not c.passed]
     if static:  # static checks only hint: nothing was run for them; the verdict below was
         console.print(
-            "  static checks: " + "; ".join(f"{c.name}: {c.detail}" for c in static), highlight=False
+            "  static checks: " + "; ".join(f"{escape(c.name)}: {escape(c.detail)}" for c in static),
+            highlight=False,
         )
-    lazy = "incomplete (placeholders)" if manifest.lazy.lazy else "complete"
-    rewrites = f" after {manifest.lazy.rewrites} rewrites" if manifest.lazy.rewrites else ""
-    console.print(f"  code: {lazy}{rewrites}; layout: {manifest.layout or '-'}")
+    if manifest.status == "error":
+        console.print(f"  code: not judged: the run failed; layout: {manifest.layout or '-'}")
+    else:
+        lazy = "incomplete (placeholders)" if manifest.lazy.lazy else "complete"
+        rewrites = f" after {manifest.lazy.rewrites} rewrites" if manifest.lazy.rewrites else ""
+        console.print(f"  code: {lazy}{rewrites}; layout: {manifest.layout or '-'}")
     for line in rounds_lines(manifest):
-        console.print(f"  {line}", highlight=False)
+        console.print(f"  {escape(line)}", highlight=False)
     console.print(f"  manifest: {Path(manifest.saved_to or manifest.out_dir) / 'manifest.json'}")
     if last := verdict_line(manifest):
         colour = (
@@ -151,7 +176,7 @@ def print_summary(manifest: Manifest) -> None:
             if manifest.verification.verdict and manifest.verification.verdict.status == "verified"
             else "red"
         )
-        console.print(f"[{colour}]{last}[/]", highlight=False)
+        console.print(f"[{colour}]{escape(last)}[/]", highlight=False)
 
 
 def rounds_lines(manifest: Manifest) -> list[str]:
@@ -227,11 +252,15 @@ def main(
     not work (the best version is kept); 5 could not verify: the sandbox or browser did not
     start; 130 interrupted (Ctrl-C), 143 terminated (SIGTERM): the answer so far is kept.
     """
-    from agents.local import stop_all_servers
+    import asyncio
+
+    from agents.local.server import stop_all_servers
+    from agents.models.routing import pick_generator
     from agents.pipeline import EMPTY_PROMPT, run_pipeline
     from agents.preflight import check_ollama, choose_models
-    from agents.routing import pick_generator
+    from agents.progress import RichReporter
     from agents.tracing import configure_tracing
+    from tools.errors import describe_error
 
     configure_tracing()
     reporter = RichReporter(console)
@@ -252,7 +281,7 @@ def main(
         routing = pick_generator(
             prompt,
             settings,
-            use_routing=route or os.environ.get("ROUTING") == "on",
+            use_routing=route or routing_on(),
             budget=budget,
             max_cost=max_cost,
             ab=ab,
@@ -282,11 +311,11 @@ def main(
             f'(status "interrupted") and the files written stay on disk{where}'
         )
         raise typer.Exit(EXIT_TERMINATED if terminated else EXIT_INTERRUPTED) from None
-    except Exception as exc:  # noqa: BLE001 - configuration and setup errors: one line, no traceback
+    except Exception as exc:  # configuration and setup errors: one line, no traceback
         reporter.close()
-        if os.environ.get("CODECREW_DEBUG"):
+        if debug_on():
             raise
-        console.print(f"[red]error:[/] {describe_error(exc)}", highlight=False)
+        console.print(f"[red]error:[/] {escape(describe_error(exc))}", highlight=False)
         raise typer.Exit(EXIT_CONFIG) from None
     finally:
         stop_all_servers()
@@ -302,7 +331,7 @@ def main(
     else:
         print_summary(manifest)
     if manifest.status not in ("ok", "not_working"):
-        console.print(f"[red]error:[/] {manifest.error}", highlight=False)
+        console.print(f"[red]error:[/] {escape(str(manifest.error))}", highlight=False)
     code = exit_code(manifest)
     if code:
         raise typer.Exit(code)

@@ -65,7 +65,7 @@ class LazyOutputError(RuntimeError):
     error_class = "lazy_output"
 
 
-class LoopFinished(Exception):  # noqa: N818 - not an error: the coordinator is done
+class LoopFinished(Exception):  # not an error: the coordinator is done
     """The coordinator asked for a repair after being told there are none left: the run ends."""
 
 
@@ -268,7 +268,7 @@ class RepairLoop:
                     screenshot=folder / "screenshot.png",
                     timeout=VERIFY_TIMEOUT,
                 )
-            except Exception as exc:  # noqa: BLE001 - a judge that breaks is not the model's fault
+            except Exception as exc:  # a judge that breaks is not the model's fault
                 verdict = Verdict("infrastructure", "none", (), f"the judge could not run: {exc}")
         self.reporter.done("verifier", f"version {version.record.index}: {verdict.summary()}")
         return verdict

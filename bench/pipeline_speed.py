@@ -17,9 +17,10 @@ from pathlib import Path
 
 import typer
 
-from agents.config import Settings, build_model
+from agents.config import Settings
 from agents.generator import generate
-from agents.local import parse_local_model, shared_server, stop_all_servers
+from agents.local.server import parse_local_model, shared_server, stop_all_servers
+from agents.models.build import build_model
 from agents.pipeline import run_pipeline
 
 

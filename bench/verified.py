@@ -34,8 +34,9 @@ from typing import Any
 import typer
 from pydantic_ai.settings import ModelSettings
 
-from agents.config import Settings, build_model
+from agents.config import Settings
 from agents.generator import generate
+from agents.models.build import build_model
 from agents.pipeline import run_pipeline
 from agents.progress import Reporter
 
@@ -181,7 +182,7 @@ def main(
     slot_test: bool = typer.Option(False, "--slots", help="Measure 1 vs 2 concurrent requests instead."),
     slot_tokens: int = typer.Option(400, help="--slots: max tokens per request."),
 ) -> None:
-    from agents.local import stop_all_servers
+    from agents.local.server import stop_all_servers
 
     chosen = [r.strip() for r in requests.split(",") if r.strip()]
     chosen_configs = [c.strip() for c in configs.split(",") if c.strip()]

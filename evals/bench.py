@@ -27,7 +27,6 @@ from tools import esbuild
 from tools.esbuild import NODE_SETUP, esbuild_binary, node_dir, node_problem  # noqa: F401 - used by evals
 from tools.verify.sandboxed import sandbox_python
 
-REPO = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 EXTENSIONS = {
     "python": (".py",),
@@ -80,7 +79,7 @@ def pick_file(files: dict[str, str], wanted: str | None, language: str | None) -
     return None
 
 
-def _sandbox(
+def run_in_sandbox(
     cmd: list[str],
     files: dict[str, str | bytes],
     timeout: float,
@@ -106,7 +105,7 @@ def _tail(text: str, lines: int = 6, limit: int = 600) -> str:
     return " | ".join(kept)[-limit:]
 
 
-def _failure(result: Any, what: str) -> str:
+def describe_failure(result: Any, what: str) -> str:
     if result.timed_out:
         return f"{what} timed out after {result.duration:.1f}s"
     if getattr(result, "killed_reason", None):
@@ -172,12 +171,12 @@ def run_python_tests(
     sandbox_files[module_file] = files.get(module_file, "")
     modules = [module_file, *sorted(n for n in sandbox_files if n != module_file)]
     program = _PY_PRELUDE.format(modules=modules) + tests + _PY_RUNNER
-    result = _sandbox(python_cmd(), sandbox_files, timeout, stdin=program)
+    result = run_in_sandbox(python_cmd(), sandbox_files, timeout, stdin=program)
     if harness := harness_failure(result):
         return harness
     marks = [line[3:] for line in result.stdout.splitlines() if line.startswith("@@ ")]
     if result.timed_out or not marks:
-        return CheckResult(False, _failure(result, "the hidden tests"))
+        return CheckResult(False, describe_failure(result, "the hidden tests"))
     summary, failures = marks[0], [m.removeprefix("FAIL ") for m in marks[1:]]
     if result.returncode == 0 and not failures:
         return CheckResult(True, f"hidden tests: {summary}")
@@ -236,11 +235,11 @@ def run_sql_check(
         "query.sql": files[query_file],
         "fixture.sql": (FIXTURES / fixture).read_text(encoding="utf-8"),
     }
-    result = _sandbox(python_cmd(), sandbox_files, timeout, stdin=_SQL_RUNNER)
+    result = run_in_sandbox(python_cmd(), sandbox_files, timeout, stdin=_SQL_RUNNER)
     if harness := harness_failure(result):
         return harness
     if result.returncode != 0 or result.timed_out:
-        return CheckResult(False, _failure(result, "the query"))
+        return CheckResult(False, describe_failure(result, "the query"))
     try:
         got = json.loads(result.stdout.strip().splitlines()[-1])
     except (json.JSONDecodeError, IndexError):
@@ -308,21 +307,21 @@ def run_node_tests(
     if not built.passed:
         return built
     js_name = Path(module_file).with_suffix(".js").name
-    checked = _sandbox(["node", "--check", "-"], {}, timeout, stdin=built.detail)
+    checked = run_in_sandbox(["node", "--check", "-"], {}, timeout, stdin=built.detail)
     if harness := harness_failure(checked):
         return harness
     if checked.returncode != 0 or checked.timed_out:
-        return CheckResult(False, _failure(checked, "node --check"))
+        return CheckResult(False, describe_failure(checked, "node --check"))
     bundled = bundle(built.detail, js_name, tests)
     if not bundled.passed:
         return bundled
     env = {"JWT_SECRET": "codecrew-test-secret"}
-    result = _sandbox(["node", "-"], {}, timeout, env, stdin=bundled.detail)
+    result = run_in_sandbox(["node", "-"], {}, timeout, env, stdin=bundled.detail)
     if harness := harness_failure(result):
         return harness
     marks = [line[3:] for line in result.stdout.splitlines() if line.startswith("@@ ")]
     if not marks:
-        return CheckResult(False, _failure(result, "the hidden tests"))
+        return CheckResult(False, describe_failure(result, "the hidden tests"))
     failures = [m.removeprefix("FAIL ") for m in marks if m.startswith("FAIL ")]
     passed = len(marks) - len(failures)
     if result.returncode == 0 and not failures:

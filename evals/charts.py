@@ -51,7 +51,7 @@ def _svg(fig: Figure, title: str) -> str:
     text = buf.getvalue()
     text = text[text.index("<svg") :]
     text = re.sub(r"<svg ", '<svg role="img" ', text, count=1)
-    from evals.formatting import esc
+    from tools.formatting import esc
 
     return text.replace(">", f"><title>{esc(title)}</title>", 1)
 

@@ -9,7 +9,7 @@ case in one step (evals.jobs.evaluate_case) and returns the row (a CaseResult as
 that output, recorded once per workflow ID, is the case's result. Starting or enqueueing a
 workflow whose ID exists is a no-op, so a run enqueued twice still has each case once.
 
-Queues: each provider's queue carries its limits (agents.catalog.provider_limits: models.yaml,
+Queues: each provider's queue carries its limits (agents.models.catalog.provider_limits: models.yaml,
 CODECREW_PROVIDER_LIMITS, --provider-limit): `rate` cases started per period and
 `concurrency` cases at once, across every process sharing the database; per model and
 process, at most the run's --concurrency cases. DBOS enforces all three in the database.
@@ -44,8 +44,8 @@ from typing import Any
 from dbos import DBOS, DBOSConfig, SetEnqueueOptions, SetWorkflowID, WorkflowStatus
 from pydantic_evals import Dataset
 
-from agents.catalog import ProviderLimit, limit_provider, provider_limits
 from agents.config import DurableSettings
+from agents.models.catalog import ProviderLimit, limit_provider, provider_limits
 from evals.jobs import CaseRun, Job, case_runs, evaluate_case
 from evals.results import HARNESS_ERROR, CaseResult
 from evals.suites import for_mode, load_suite

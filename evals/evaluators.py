@@ -69,8 +69,8 @@ class NotLazy(Evaluator[Any, CaseOutput, Any]):
 
 # --- Tetris -------------------------------------------------------------------------
 
-# The seven content checks of seed 000, as regexes over the page source. Cheap scores only:
-# a page can pass all seven and still throw on every frame (notes/browser.md).
+# Seven content checks of a Tetris page, as regexes over the page source. Cheap scores only:
+# a page can pass all seven and still throw on every frame.
 TETRIS_KEYWORDS: dict[str, str] = {
     "has_doctype": r"<!doctype\s+html",
     "has_html_tag": r"<html[\s>]",
@@ -89,7 +89,7 @@ def _page(output: CaseOutput) -> tuple[str, str] | None:
 
 @dataclass(repr=False)
 class TetrisKeywords(Evaluator[Any, CaseOutput, Any]):
-    """Seed 000's seven content checks, one 0/1 score each."""
+    """Seven content checks, one 0/1 score each."""
 
     def evaluate(self, ctx: EvaluatorContext[Any, CaseOutput, Any]) -> dict[str, EvaluationReason]:
         text = "\n".join(ctx.output.files.values())

@@ -21,10 +21,7 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-from pydantic_evals import Case, Dataset
-
 from evals.bench import CheckResult
-from evals.tasks import CaseInputs, CaseMeta
 
 INSTRUCTION = (
     "Please provide a self-contained Python script that solves the following problem "
@@ -42,33 +39,6 @@ def load_problems() -> list[dict[str, str]]:
 
 def build_prompt(problem: dict[str, str]) -> str:
     return INSTRUCTION.format(prompt=problem["prompt"].strip())
-
-
-def dataset(limit: int | None = None, evaluators: list[Any] | None = None) -> Dataset:
-    """HumanEval as a pydantic-evals Dataset (the first `limit` tasks)."""
-    from evals.evaluators import Answered, HumanEvalCheck, NotLazy
-
-    problems = load_problems()[:limit] if limit else load_problems()
-    cases = [
-        Case(
-            name=problem["task_id"].replace("/", "_"),
-            inputs=CaseInputs(prompt=build_prompt(problem)),
-            metadata=CaseMeta(
-                modes=["generator"],
-                language="python",
-                task_id=problem["task_id"],
-                entry_point=problem["entry_point"],
-                original_prompt=problem["prompt"],
-                test=problem["test"],
-            ),
-        )
-        for problem in problems
-    ]
-    return Dataset[CaseInputs, Any, CaseMeta](
-        name="humaneval",
-        cases=cases,
-        evaluators=evaluators or [Answered(), NotLazy(), HumanEvalCheck()],
-    )
 
 
 _FENCE = re.compile(r"```[ \t]*([\w+#.-]*)[^\n]*\n(.*?)(?:```|\Z)", re.DOTALL)
@@ -147,11 +117,11 @@ def program(text: str, files: dict[str, str], meta: Any) -> str:
 
 
 def run_check(text: str, files: dict[str, str], meta: Any, *, timeout: float = 20.0) -> CheckResult:
-    from evals.bench import _failure, _sandbox, harness_failure, python_cmd
+    from evals.bench import describe_failure, harness_failure, python_cmd, run_in_sandbox
 
-    result = _sandbox(python_cmd(), {}, timeout, stdin=program(text, files, meta))
+    result = run_in_sandbox(python_cmd(), {}, timeout, stdin=program(text, files, meta))
     if harness := harness_failure(result):
         return harness
     if result.returncode == 0 and not result.timed_out:
         return CheckResult(True, f"{meta.task_id}: check() passed")
-    return CheckResult(False, f"{meta.task_id}: {_failure(result, 'check()')}")
+    return CheckResult(False, f"{meta.task_id}: {describe_failure(result, 'check()')}")

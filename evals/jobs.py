@@ -208,7 +208,7 @@ def run_with_progress(
 def stop_local_servers() -> None:
     """Stop the model servers this process started for `local:` models; agents.local is optional."""
     try:
-        from agents.local import stop_all_servers
+        from agents.local.server import stop_all_servers
     except ImportError:
         return
     stop_all_servers()

@@ -7,32 +7,16 @@ mix units: cost is a sum of the prices the providers' responses gave (None when 
 one, never 0 for "unknown"); tokens are counted separately; latency is the median case
 duration.
 
-The HTML report is one self-contained file: inline SVG charts (matplotlib), no script, no network;
-Tetris screenshots embedded as data URIs (and linked to the files beside it). It is built
-by evals.report_html with evals.charts; evals.formatting says how the numbers read. This
-module keeps every name it had before that split.
+evals.report_html writes the report as JSON and as one self-contained HTML file (inline SVG
+charts drawn with matplotlib).
 """
 
 from __future__ import annotations
 
-import json
 import statistics
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Any
 
-# `name as name`: kept here only so that `from evals.report import name` still works
-from evals.charts import bar_chart as bar_chart
-from evals.charts import grouped_bars as grouped_bars
-from evals.charts import scatter as scatter
-from evals.formatting import fmt_cost as fmt_cost
-from evals.formatting import fmt_seconds as fmt_seconds
-from evals.formatting import fmt_tokens as fmt_tokens
-from evals.report_html import label as label
-from evals.report_html import render_html
-from evals.results import CHECK_FAILED as CHECK_FAILED
-from evals.results import FIRST as FIRST
-from evals.results import HARNESS_ERROR as HARNESS_ERROR
 from evals.results import CaseResult
 
 
@@ -135,11 +119,3 @@ class RunReport:
             "groups": [asdict(s) for s in self.groups()],
             "cases": [asdict(c) for c in self.cases],
         }
-
-    def write(self, run_dir: Path) -> tuple[Path, Path]:
-        run_dir.mkdir(parents=True, exist_ok=True)
-        json_path = run_dir / "report.json"
-        json_path.write_text(json.dumps(self.to_dict(), indent=2) + "\n", encoding="utf-8")
-        html_path = run_dir / "report.html"
-        html_path.write_text(render_html(self, run_dir), encoding="utf-8")
-        return json_path, html_path

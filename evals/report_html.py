@@ -1,4 +1,4 @@
-"""The HTML report: one self-contained file.
+"""The written report: report.json, and report.html as one self-contained file.
 
 Inline SVG charts (evals.charts, drawn by matplotlib), no script, no network; Tetris screenshots embedded as
 data URIs (and linked to the files beside it).
@@ -7,15 +7,16 @@ data URIs (and linked to the files beside it).
 from __future__ import annotations
 
 import base64
+import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from evals.charts import bar_chart, grouped_bars, scatter
-from evals.formatting import esc, fmt_cost, fmt_seconds
+from evals.report import RunReport, Summary
+from tools.formatting import esc, fmt_cost, fmt_seconds
 from tools.stats import sampled_rate, wilson
 
-if TYPE_CHECKING:  # evals.report imports this module to write its HTML
-    from evals.report import RunReport, Summary
+if TYPE_CHECKING:
     from evals.results import CaseResult
 
 _CSS = """
@@ -155,3 +156,13 @@ def _cases_table(cases: list[CaseResult]) -> str:
             f'<td class="num">{esc(fmt_cost(r.cost))}</td><td class="reason">{esc(scores)}</td></tr>'
         )
     return head + "".join(rows) + "</table>"
+
+
+def write_reports(run: RunReport, run_dir: Path) -> tuple[Path, Path]:
+    """Write report.json and report.html into `run_dir`; their paths."""
+    run_dir.mkdir(parents=True, exist_ok=True)
+    json_path = run_dir / "report.json"
+    json_path.write_text(json.dumps(run.to_dict(), indent=2) + "\n", encoding="utf-8")
+    html_path = run_dir / "report.html"
+    html_path.write_text(render_html(run, run_dir), encoding="utf-8")
+    return json_path, html_path

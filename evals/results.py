@@ -96,7 +96,7 @@ class CaseResult:
         crashed = [f"{f.name} crashed: {f.error_message}" for f in case.evaluator_failures]
         passed = bool(checks) and not failing and not crashed
         if passed:
-            others = [checks[n]["reason"] for n in ordered if n not in FIRST and checks[n]["reason"]]
+            others = [str(checks[n]["reason"]) for n in ordered if n not in FIRST and checks[n]["reason"]]
             reason = "; ".join(others) or "passed"
         elif failing:
             reason = f"{failing[0]}: {checks[failing[0]]['reason']}"

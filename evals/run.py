@@ -12,7 +12,7 @@ generator. Cases run concurrently across models, at most --concurrency at a time
 A model that fails entirely (missing key, 429, server down) is reported with its error
 class and the others carry on. Results: a table here, report.json + report.html (and the
 generated files, answers and screenshots) in a timestamped folder under --report-dir, and
-one row per case in the history (tools.history). Exit code 1 when a model's pass rate is
+one row per case in the history database. Exit code 1 when a model's pass rate is
 below --min-pass-rate, 2 for a configuration problem, 130 after Ctrl-C (the finished cases
 are still reported), 143 after SIGTERM (likewise).
 
@@ -21,11 +21,6 @@ and its result is stored as it finishes, in a SQLite file in the cache folder or
 CODECREW_DATABASE_URL=postgresql://..., in Postgres, where `python -m evals.worker` processes
 on any machine take cases from the same queues. A stopped or killed run continues with
 --resume RUN_ID: only the cases without a result run again, and one report covers the run.
-
-The parts: evals.suites (datasets, schemas, the checkers they need), evals.jobs (planning
-and running the jobs), evals.terminal (progress and tables), evals.history (the history
-rows) and evals.interrupts (SIGTERM). This module is the command and `run_eval`, and keeps
-every name it had before that split.
 """
 
 from __future__ import annotations
@@ -37,34 +32,21 @@ import time
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
-# `name as name`: kept here only so that `from evals.run import name` still works
-from evals import bench as bench
-from evals.evaluators import ALL_EVALUATORS as ALL_EVALUATORS
-from evals.evaluators import close_browser
-from evals.history import asdict_usage as asdict_usage
-from evals.history import record_history
-from evals.interrupts import Terminated, sigterm_interrupts
-from evals.jobs import HUMANEVAL_SETTINGS, stop_local_servers, unplanned
-from evals.jobs import Job as Job
-from evals.jobs import plan as plan
-from evals.jobs import run_jobs as run_jobs
-from evals.report import RunReport, Summary
-from evals.suites import DATASETS as DATASETS
-from evals.suites import SUITES, SetupProblem, preflight
-from evals.suites import for_mode as for_mode
-from evals.suites import load_suite as load_suite
-from evals.suites import schema_text as schema_text
-from evals.suites import write_schemas as write_schemas
-from evals.tasks import MODES, Mode, TaskFactory
-from evals.terminal import cases_table as cases_table
-from evals.terminal import make_progress, print_results
-from evals.terminal import summary_table as summary_table
-from tools.sandbox import sandbox_status
+from tools.sandbox import sandbox_status  # stdlib only: --help stays fast
+
+if TYPE_CHECKING:  # pydantic-evals and pydantic-ai load when a run starts: --help stays fast
+    from evals.jobs import Job
+    from evals.report import RunReport, Summary
+    from evals.tasks import Mode, TaskFactory
+
+SUITES = ("tetris", "bench", "humaneval")  # evals.suites.SUITES, without importing the suites
+MODES: tuple[Mode, ...] = ("generator", "pipeline")  # evals.tasks.MODES
 
 
 class SuiteOption(StrEnum):
@@ -188,6 +170,9 @@ def main(
         ),
     ] = None,
 ) -> None:
+    from agents.models import build
+    from evals.suites import SetupProblem, preflight
+
     console = Console()
     if not console.is_terminal:  # CI logs: room for the tables
         console = Console(width=max(console.width, 150))
@@ -197,18 +182,24 @@ def main(
         settings, note = load_settings()
         settings = with_loop(settings, repairs=repairs, samples=candidates)
         model_list = [] if resume else _split(models) or _default_models(settings)
+        for spec in model_list:
+            if problem := build.model_string_problem(spec):
+                console.print(f"[red]config:[/] {escape(problem)}", soft_wrap=True)
+                raise typer.Exit(2)
         if not resume:
             preflight(suites)
         limits = "; ".join(provider_limit or [])
         if limits:
-            from agents.catalog import parse_limits
+            from agents.models.catalog import parse_limits
 
             parse_limits(limits)  # bad syntax: one line now, not after the run started
     except SetupProblem as exc:
-        console.print(f"[red]setup:[/] {exc}")
+        console.print(f"[red]setup:[/] {escape(str(exc))}", soft_wrap=True)
         raise typer.Exit(2) from None
+    except typer.Exit:
+        raise
     except Exception as exc:  # ConfigError and friends: one line
-        console.print(f"[red]config:[/] {exc}")
+        console.print(f"[red]config:[/] {escape(str(exc))}", soft_wrap=True)
         raise typer.Exit(2) from None
     code = run_eval(
         model_list,
@@ -261,11 +252,19 @@ def run_eval(
     except ImportError:  # tracing is optional
         pass
     from agents.config import ConfigError, DurableSettings
+    from evals.evaluators import close_browser
+    from evals.history import record_history
+    from evals.interrupts import Terminated
+    from evals.jobs import HUMANEVAL_SETTINGS, stop_local_servers, unplanned
+    from evals.report import RunReport
+    from evals.report_html import write_reports
+    from evals.tasks import TaskFactory
+    from evals.terminal import print_results
 
     try:
         durable_settings = durable_settings or DurableSettings.load()
     except ConfigError as exc:
-        console.print(f"[red]config:[/] {exc}")
+        console.print(f"[red]config:[/] {escape(str(exc))}", soft_wrap=True)
         return 2
     from evals import durable
 
@@ -335,12 +334,12 @@ def run_eval(
             notes=list(spec.notes),
         )
         for note in notes or []:
-            console.print(f"[dim]{note}[/]")
+            console.print(f"[dim]{escape(note)}[/]")
         sandbox = sandbox_status()
         run.sandbox = sandbox.as_dict()
         if sandbox.warning:  # never fall back to a weaker sandbox silently
             run.notes.append(sandbox.warning)
-            console.print(f"[bold red]{sandbox.warning}[/]", highlight=False)
+            console.print(f"[bold red]{escape(sandbox.warning)}[/]", highlight=False)
         jobs = durable.plan_jobs(spec)
         total = len(spec.case_runs())
         console.print(
@@ -372,12 +371,12 @@ def run_eval(
     run.finished = datetime.now(UTC).isoformat(timespec="seconds")
     if unjudged := not_judged_note(run):
         run.notes.append(unjudged)
-    json_path, html_path = run.write(run_dir)
+    json_path, html_path = write_reports(run, run_dir)
     if history:
         try:
             record_history(run)
         except Exception as exc:  # the report is written; say why the history is not
-            console.print(f"[yellow]history not recorded:[/] {exc}")
+            console.print(f"[yellow]history not recorded:[/] {escape(str(exc))}")
     per_model = run.per_model()
     print_results(console, run, per_model, (json_path, html_path), t0)
     failing = below(per_model, min_pass_rate)
@@ -397,6 +396,8 @@ def run_eval(
 def _wait_with_progress(session: Any, spec: Any, jobs: list[Job], console: Console) -> None:
     """Wait for the run with a progress bar per job; SIGTERM interrupts like Ctrl-C."""
     from evals import durable
+    from evals.interrupts import sigterm_interrupts
+    from evals.terminal import make_progress
 
     progress = make_progress(console)
     bars = [

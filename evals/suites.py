@@ -8,10 +8,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from pydantic_evals import Dataset
+from pydantic_evals import Case, Dataset
 
-from evals import bench
-from evals.evaluators import ALL_EVALUATORS
+from evals import bench, humaneval
+from evals.evaluators import ALL_EVALUATORS, Answered, HumanEvalCheck, NotLazy
 from evals.tasks import CaseInputs, CaseMeta, Mode
 
 DATASETS = Path(__file__).resolve().parent / "datasets"
@@ -25,9 +25,7 @@ class SetupProblem(Exception):
 def load_suite(suite: str, limit: int | None = None) -> Dataset[CaseInputs, Any, CaseMeta]:
     """A suite as a pydantic-evals Dataset: YAML under evals/datasets/, or HumanEval's data."""
     if suite == "humaneval":
-        from evals import humaneval
-
-        return humaneval.dataset(limit)
+        return humaneval_dataset(limit)
     dataset = Dataset[CaseInputs, Any, CaseMeta].from_file(
         DATASETS / f"{suite}.yaml", custom_evaluator_types=ALL_EVALUATORS
     )
@@ -74,3 +72,28 @@ def preflight(suites: Sequence[str]) -> None:
             )
     if "bench" in suites and (problem := bench.node_problem()):
         raise SetupProblem(f"the bench suite runs JS/TS under Node: {problem}")
+
+
+def humaneval_dataset(limit: int | None = None, evaluators: list[Any] | None = None) -> Dataset:
+    """HumanEval as a pydantic-evals Dataset (the first `limit` tasks)."""
+    problems = humaneval.load_problems()[:limit] if limit else humaneval.load_problems()
+    cases = [
+        Case(
+            name=problem["task_id"].replace("/", "_"),
+            inputs=CaseInputs(prompt=humaneval.build_prompt(problem)),
+            metadata=CaseMeta(
+                modes=["generator"],
+                language="python",
+                task_id=problem["task_id"],
+                entry_point=problem["entry_point"],
+                original_prompt=problem["prompt"],
+                test=problem["test"],
+            ),
+        )
+        for problem in problems
+    ]
+    return Dataset[CaseInputs, Any, CaseMeta](
+        name="humaneval",
+        cases=cases,
+        evaluators=evaluators or [Answered(), NotLazy(), HumanEvalCheck()],
+    )

@@ -52,7 +52,7 @@ class CaseInputs(BaseModel):
 class CaseMeta(BaseModel):
     """What a case is about; evaluators read the rest of what they need from their args."""
 
-    modes: list[Mode] = Field(default_factory=lambda: ["generator"])
+    modes: list[Mode] = Field(default_factory=lambda: list[Mode](["generator"]))
     language: str | None = None
     file: str | None = None  # the file name the prompt asks for
     description: str | None = None
@@ -163,7 +163,7 @@ Generate = Callable[..., Awaitable[Any]]
 
 
 def _default_builder(settings: Any) -> Builder:
-    from agents.config import build_model
+    from agents.models.build import build_model
 
     return lambda spec: build_model(spec, settings)
 
@@ -239,7 +239,7 @@ class TaskFactory:
         base.update(overrides or {})
         if sample:
             base["seed"] = sample_seed(base.get("seed"), sample)
-        return ModelSettings(**base) if base else None
+        return ModelSettings(**base) if base else None  # type: ignore[typeddict-item]
 
     def generator_task(
         self,

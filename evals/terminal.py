@@ -9,9 +9,9 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from evals.formatting import fmt_cost, fmt_seconds, fmt_tokens
 from evals.report import RunReport, Summary
 from evals.results import CaseResult
+from tools.formatting import fmt_cost, fmt_seconds, fmt_tokens
 
 
 def make_progress(console: Console) -> Progress:

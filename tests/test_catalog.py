@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from inline_snapshot import snapshot
 
-from agents.catalog import (
+from agents.models.catalog import (
     TASK_TYPES,
     TIERS,
     CatalogError,
@@ -19,8 +19,8 @@ from agents.catalog import (
     model_card,
     read_catalog_file,
 )
-from agents.compare import Recommendation, Thresholds, quality, recommend
-from tools.history import CallRecord, EvalRecord, History, ModelStats
+from agents.models.compare import Recommendation, Thresholds, quality, recommend
+from tools.history import CallRecord, EvalRecord, History, ModelStats, ProbeRecord
 from tools.stats import Rate
 
 T0 = datetime(2025, 1, 1, tzinfo=UTC)
@@ -46,7 +46,7 @@ def test_shipped_catalog_is_valid_and_covers_every_task_type() -> None:
 
 def test_genai_prices_win_over_the_catalog() -> None:
     cards = load_catalog(history=None)
-    # seed 003 says $0.80/$4; genai-prices knows better
+    # models.yaml says $0.80/$4; genai-prices knows better
     haiku = cards["anthropic:claude-haiku-4-5"]
     assert haiku.price_source == "genai-prices"
     assert (haiku.input_price, haiku.output_price) == (1.0, 5.0)
@@ -365,7 +365,7 @@ def cli_history(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> History:
 def invoke(*args: str) -> Any:
     from typer.testing import CliRunner
 
-    from agents.models import app
+    from agents.models.cli import app
 
     return CliRunner().invoke(app, list(args))
 
@@ -405,9 +405,9 @@ def test_cli_show(cli_history: History) -> None:
     assert result.stdout.splitlines()[:3] == snapshot(
         ["anthropic:claude-sonnet-4-5", "  provider        anthropic", "  tier            workhorse"]
     )
-    unknown = invoke("show", "acme:coder-9000", "--json")
+    unknown = invoke("show", "ollama:my-own-model", "--json")  # a known provider: a card, empty
     card = json.loads(unknown.stdout)
-    assert (card["in_catalog"], card["price_source"], card["measured"]) == (False, "unknown", None)
+    assert (card["in_catalog"], card["price_source"], card["measured"]) == (False, "local", None)
 
 
 def test_cli_compare(cli_history: History) -> None:
@@ -436,6 +436,34 @@ def test_cli_compare_not_enough_data(cli_history: History) -> None:
     assert result.exit_code == 0
     assert "recommendation: not enough data" in result.stdout
     assert "a:x has 2 calls, b:y has 0; need at least 5 each" in result.stdout
+
+
+def test_cli_unknown_names_are_errors(cli_history: History) -> None:
+    for name in ("bogus-model", "acme:coder-9000"):
+        bogus = invoke("show", name)
+        assert bogus.exit_code == 2
+        assert bogus.stderr.startswith(f"error: unknown model '{name}'")
+        assert len(bogus.stderr.strip().splitlines()) == 1
+    tier = invoke("list", "--tier", "nosuch")
+    assert (tier.exit_code, tier.stderr) == (
+        2,
+        "error: unknown tier 'nosuch': use premium, workhorse, budget, specialized or local\n",
+    )
+    kind = invoke("list", "--task-type", "nosuch")
+    assert kind.exit_code == 2 and kind.stderr.startswith("error: unknown task type 'nosuch': use ")
+
+
+def test_cli_show_tells_the_last_probe(cli_history: History) -> None:
+    cli_history.record_probe(
+        ProbeRecord("ollama:qwen2.5-coder:14b", True, 0.42, False, None, "answered without calling the tool")
+    )
+    cli_history.record_probe(ProbeRecord("openai-chat:flaky", False, None, None, "rate_limited", "HTTP 429"))
+    shown = invoke("show", "ollama:qwen2.5-coder:14b")
+    assert shown.exit_code == 0, shown.output
+    assert "  last probe      reachable, 0.42s, no tool calls" in shown.stdout
+    flaky = invoke("show", "openai-chat:flaky")  # known from its probe alone
+    assert flaky.exit_code == 0, flaky.output
+    assert "  last probe      not reachable (rate_limited): HTTP 429" in flaky.stdout
 
 
 def record_evals(history: History, model: str, passed: int, total: int, run_id: str = "r1") -> None:

@@ -15,7 +15,9 @@ from typing import Any
 import pydantic_ai.models
 import pytest
 
-from agents.discovery import DiscoveredModel, DiscoveryError, discover, http_json, ollama_host, probe
+from agents.models import discovery
+from agents.models.discovery import DiscoveredModel, DiscoveryError, discover, ollama_host
+from agents.models.probing import probe
 from tools.history import History
 
 # A route answers (status, headers, body); body may be bytes (sent raw) or JSON-able.
@@ -203,7 +205,7 @@ async def test_llama_cpp_server_falls_back_to_v1_models(no_provider_env: None) -
         models = await discover(server.url)
         direct = await discover(f"{server.url}/v1/")
     expected = DiscoveredModel(
-        "ollama:qwen2.5-coder-1.5b", "openai-compatible", f"{server.url}/v1", None, 0.0, 0.0, True
+        "openai-chat:qwen2.5-coder-1.5b", "openai-compatible", f"{server.url}/v1", None, 0.0, 0.0, True
     )
     assert models == direct == [expected]
     assert [path for _, path, _ in server.requests] == ["/api/tags", "/v1/models", "/v1/models"]
@@ -273,7 +275,7 @@ async def test_openrouter_errors(
 
 
 async def test_slow_provider_times_out(monkeypatch: pytest.MonkeyPatch, no_provider_env: None) -> None:
-    monkeypatch.setattr(http_json, "LIST_TIMEOUT", 0.3)  # both listings read it there
+    monkeypatch.setattr(discovery, "LIST_TIMEOUT", 0.3)
 
     def slow(body: dict[str, Any]) -> tuple[int, dict[str, str], Any]:
         time.sleep(1)
@@ -343,45 +345,45 @@ async def test_probe_classifies_each_model(
     models = await discover(f"{chat_server.url}/v1")
     results = {r.model: r for r in await probe(models, timeout=1.0, concurrency=3, history=history)}
 
-    tooly = results["ollama:tooly"]
+    tooly = results["openai-chat:tooly"]
     assert (tooly.reachable, tooly.supports_tools, tooly.error_class) == (True, True, None)
     assert tooly.latency is not None and tooly.latency < 1.0
     assert tooly.detail == "called add(2, 3)"
 
-    texty = results["ollama:texty"]
+    texty = results["openai-chat:texty"]
     assert (texty.reachable, texty.supports_tools, texty.detail) == (
         True,
         False,
         "answered without calling the tool",
     )
 
-    notools = results["ollama:notools"]
+    notools = results["openai-chat:notools"]
     assert (notools.reachable, notools.supports_tools, notools.error_class) == (
         True,
         False,
         "no_tool_support",
     )
 
-    limited = results["ollama:limited"]
+    limited = results["openai-chat:limited"]
     assert (limited.reachable, limited.error_class, limited.retry_after) == (False, "rate_limited", 7.0)
 
-    assert (results["ollama:missing"].reachable, results["ollama:missing"].error_class) == (
+    assert (results["openai-chat:missing"].reachable, results["openai-chat:missing"].error_class) == (
         False,
         "not_found",
     )
-    assert results["ollama:slow"].error_class == "timeout"
-    broken = results["ollama:broken"]
+    assert results["openai-chat:slow"].error_class == "timeout"
+    broken = results["openai-chat:broken"]
     assert (broken.reachable, broken.supports_tools) == (False, None)
     assert "decode" in broken.detail  # tools/errors classifies a bad body as "unknown"
 
     probes = {p.model: p for p in history.latest_probes()}
-    assert probes["ollama:tooly"].supports_tools is True
-    assert probes["ollama:limited"].retry_after == 7.0
+    assert probes["openai-chat:tooly"].supports_tools is True
+    assert probes["openai-chat:limited"].retry_after == 7.0
     stats = {s.model: s for s in history.model_stats(sources=("probe",))}
-    assert stats["ollama:tooly"].calls == 2  # the chat request and the tool request
-    assert stats["ollama:tooly"].output_tokens > 0
-    assert stats["ollama:limited"].calls == 1
-    assert stats["ollama:limited"].last_error_class == "rate_limited"
+    assert stats["openai-chat:tooly"].calls == 2  # the chat request and the tool request
+    assert stats["openai-chat:tooly"].output_tokens > 0
+    assert stats["openai-chat:limited"].calls == 1
+    assert stats["openai-chat:limited"].last_error_class == "rate_limited"
     assert history.model_stats(sources=("run", "eval", "ab")) == []  # probes stay out of work stats
 
 
@@ -391,11 +393,11 @@ async def test_probe_classifies_each_model(
 def test_cli_unreachable_provider_is_one_line(monkeypatch: pytest.MonkeyPatch, no_provider_env: None) -> None:
     from typer.testing import CliRunner
 
-    from agents.models import app
+    from agents.models.cli import app
 
     monkeypatch.setenv("OLLAMA_HOST", f"127.0.0.1:{free_port()}")
     result = CliRunner().invoke(app, ["discover"])
-    assert result.exit_code == 1
+    assert result.exit_code == 2  # a provider that is not running: configuration, as in agents.run
     hint = "start it with `ollama serve` (or set OLLAMA_HOST)"
     assert result.stderr == f"error: Ollama is not reachable at {ollama_host()}: {hint}\n"
     assert "Traceback" not in result.output
@@ -404,7 +406,7 @@ def test_cli_unreachable_provider_is_one_line(monkeypatch: pytest.MonkeyPatch, n
 def test_cli_discover_openrouter_free_json(monkeypatch: pytest.MonkeyPatch, no_provider_env: None) -> None:
     from typer.testing import CliRunner
 
-    from agents.models import app
+    from agents.models.cli import app
 
     with FakeServer({("GET", "/api/v1/models"): ok(OPENROUTER_MODELS)}) as server:
         monkeypatch.setenv("OPENROUTER_BASE_URL", f"{server.url}/api/v1")
@@ -431,7 +433,7 @@ def test_cli_discover_probe_records_history(
 ) -> None:
     from typer.testing import CliRunner
 
-    from agents.models import app
+    from agents.models.cli import app
 
     monkeypatch.setenv("CODECREW_HISTORY", str(tmp_path / "h.sqlite"))
     chat_server.routes[("GET", "/v1/models")] = openai_models("tooly", "limited")
@@ -439,12 +441,42 @@ def test_cli_discover_probe_records_history(
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
     rows = {row["model"]: row["probe"] for row in json.loads(result.stdout)}
-    assert rows["ollama:tooly"]["supports_tools"] is True
-    assert (rows["ollama:limited"]["error_class"], rows["ollama:limited"]["retry_after"]) == (
+    assert rows["openai-chat:tooly"]["supports_tools"] is True
+    assert (rows["openai-chat:limited"]["error_class"], rows["openai-chat:limited"]["retry_after"]) == (
         "rate_limited",
         7.0,
     )
     assert {p.model for p in History(tmp_path / "h.sqlite").latest_probes()} == {
-        "ollama:tooly",
-        "ollama:limited",
+        "openai-chat:tooly",
+        "openai-chat:limited",
     }
+
+
+def test_cli_openai_compatible_server_models_work_as_openai_chat(no_provider_env: None) -> None:
+    """A bare OpenAI-compatible server (llama.cpp, vLLM) serves `openai-chat:` strings, reached
+    through OPENAI_BASE_URL; `ollama:` would send the user to an Ollama that is not there."""
+    from typer.testing import CliRunner
+
+    from agents.models.cli import app
+
+    with FakeServer({("GET", "/v1/models"): openai_models("qwen2.5-coder-1.5b")}) as server:
+        table = CliRunner().invoke(app, ["discover", "--provider", f"{server.url}/v1"])
+        as_json = CliRunner().invoke(app, ["discover", "--provider", f"{server.url}/v1", "--json"])
+    assert table.exit_code == 0, table.output
+    assert "openai-chat:qwen2.5-coder-1.5b" in table.stdout and "ollama:" not in table.stdout
+    assert f"set OPENAI_BASE_URL={server.url}/v1 to use these models" in table.stdout
+    (row,) = json.loads(as_json.stdout)
+    assert (row["model"], row["env"]) == (
+        "openai-chat:qwen2.5-coder-1.5b",
+        {"OPENAI_BASE_URL": f"{server.url}/v1"},
+    )
+
+
+def test_cli_unknown_provider_exits_2(no_provider_env: None) -> None:
+    from typer.testing import CliRunner
+
+    from agents.models.cli import app
+
+    result = CliRunner().invoke(app, ["discover", "--provider", "nosuch"])
+    assert result.exit_code == 2
+    assert result.stderr.startswith("error: unknown provider 'nosuch'")

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from agents.local import LocalServer
-from agents.weights import fetch_weights
+from agents.local.server import LocalServer
+from agents.local.weights import fetch_weights
 
 pytestmark = pytest.mark.e2e
 

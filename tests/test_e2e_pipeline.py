@@ -30,7 +30,7 @@ def local_server_pids() -> list[int]:
             cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ")
         except OSError:
             continue
-        if b"agents.local_server" in cmdline:
+        if b"agents.local.child" in cmdline:
             pids.append(int(proc.name))
     return pids
 

@@ -10,7 +10,7 @@ import pytest
 
 from evals import bench
 from evals.evaluators import NodeTests, PythonTests, SqlRows
-from evals.run import load_suite
+from evals.suites import load_suite
 
 REFERENCE = Path(__file__).resolve().parent.parent / "evals" / "fixtures" / "reference"
 BENCH = load_suite("bench")

@@ -25,8 +25,8 @@ import pytest
 from pydantic_ai.messages import ModelMessage
 from pydantic_ai.models.function import AgentInfo, FunctionModel
 
-from agents.catalog import CatalogError, ProviderLimit, limit_provider, parse_limits, provider_limits
 from agents.config import ConfigError, DurableSettings
+from agents.models.catalog import CatalogError, ProviderLimit, limit_provider, parse_limits, provider_limits
 from bench.scripted_model import ScriptedModelServer
 from evals import run
 from evals.tasks import TaskFactory

@@ -20,8 +20,8 @@ from agents.extractor import extractor_agent
 from agents.generator import generator_agent
 from evals import evaluators as ev
 from evals import humaneval
-from evals.report import CaseResult
-from evals.run import load_suite
+from evals.results import CaseResult
+from evals.suites import humaneval_dataset, load_suite
 from evals.tasks import CaseNames, CaseOutput, TaskFactory
 from tools.browser import browser_available
 
@@ -176,7 +176,7 @@ async def test_humaneval_check_passes_and_fails(tmp_path: Path) -> None:
     problem = humaneval.load_problems()[0]
     MODELS["he-good"] = answers(fenced("solution.py", problem["prompt"] + problem["canonical_solution"]))
     MODELS["he-bad"] = answers(fenced("solution.py", problem["prompt"] + "    return True\n"))
-    dataset = humaneval.dataset(limit=1)
+    dataset = humaneval_dataset(limit=1)
     good = await evaluate("he-good", dataset, tmp_path / "a", suite="humaneval")
     bad = await evaluate("he-bad", dataset, tmp_path / "b", suite="humaneval")
     assert good.passed, good.reason
@@ -278,7 +278,7 @@ async def test_real_browser_tells_a_game_from_a_broken_page(tmp_path: Path) -> N
     assert game.passed, game.reason
     assert (tmp_path / "a" / game.screenshot).read_bytes().startswith(b"\x89PNG")
     assert not broken.passed and "TypeError" in broken.reason
-    # the seeds' keyword checks cannot tell them apart
+    # keyword checks cannot tell them apart
     assert broken.scores["has_javascript"] == game.scores["has_javascript"] == 1
 
 

@@ -3,16 +3,17 @@
 import pytest
 
 from evals import humaneval
+from evals.suites import humaneval_dataset
 
 PROBLEMS = humaneval.load_problems()
-DATASET = humaneval.dataset()
+DATASET = humaneval_dataset()
 FIRST = DATASET.cases[0].metadata
 
 
 def test_all_164_tasks_load_offline_in_order():
     assert len(PROBLEMS) == 164
     assert [c.metadata.task_id for c in DATASET.cases[:3]] == ["HumanEval/0", "HumanEval/1", "HumanEval/2"]
-    assert len(humaneval.dataset(limit=10).cases) == 10
+    assert len(humaneval_dataset(limit=10).cases) == 10
 
 
 def test_prompt_is_the_evalplus_instruction_with_the_task():

@@ -15,7 +15,9 @@ from pydantic_ai.models.function import AgentInfo, FunctionModel
 from typer.testing import CliRunner
 
 from agents.config import ConfigError
-from evals import humaneval, run
+from agents.models import build as model_build
+from evals import bench, humaneval, jobs, run, suites, tasks
+from evals.evaluators import ALL_EVALUATORS
 from evals.tasks import TaskFactory
 
 PROBLEMS = {p["task_id"]: p for p in humaneval.load_problems()}
@@ -40,6 +42,9 @@ def limited(messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
     raise ModelHTTPError(429, "scripted", body={"error": "quota exceeded"})
 
 
+SCRIPTED = ("good", "half", "limited", "missing-key")
+
+
 def build(spec: str):
     if spec == "missing-key":
         raise ConfigError(
@@ -62,8 +67,12 @@ def history_file(tmp_path: Path, monkeypatch) -> Path:
 @pytest.fixture
 def scripted(monkeypatch) -> None:
     """The CLI builds its TaskFactory with our scripted models."""
-    monkeypatch.setattr(run, "TaskFactory", partial(TaskFactory, builder=build))
+    monkeypatch.setattr(tasks, "TaskFactory", partial(TaskFactory, builder=build))
     monkeypatch.setattr(run, "load_settings", lambda: (None, None))
+    known = model_build.model_string_problem
+    monkeypatch.setattr(
+        model_build, "model_string_problem", lambda spec: None if spec in SCRIPTED else known(spec)
+    )
 
 
 def run_once(tmp_path: Path, models: list[str], **kwargs) -> tuple[int, dict, Path]:
@@ -176,20 +185,20 @@ def test_cli_defaults_to_the_configured_models(tmp_path: Path, scripted, monkeyp
 
 def test_missing_checker_is_a_setup_error(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setattr(run, "load_settings", lambda: (None, None))
-    monkeypatch.setattr(run.bench, "node_problem", lambda: "esbuild missing: run `npm ci ...`")
+    monkeypatch.setattr(bench, "node_problem", lambda: "esbuild missing: run `npm ci ...`")
     result = CliRunner().invoke(
-        run.app, ["--suite", "bench", "--models", "good", "--report-dir", str(tmp_path)]
+        run.app, ["--suite", "bench", "--models", "test", "--report-dir", str(tmp_path)]
     )
     assert result.exit_code == 2
     assert "esbuild missing" in result.output
 
 
 def test_mode_filter_keeps_only_cases_that_run_that_way() -> None:
-    tetris = run.load_suite("tetris")
-    assert run.for_mode(tetris, "pipeline") is not None
-    assert run.for_mode(run.load_suite("bench"), "pipeline") is None
-    jobs = run.plan(["a", "b"], ["tetris", "bench"], ["generator", "pipeline"], limit=None)
-    assert sorted((j.model, j.suite, j.mode) for j in jobs) == [
+    tetris = suites.load_suite("tetris")
+    assert suites.for_mode(tetris, "pipeline") is not None
+    assert suites.for_mode(suites.load_suite("bench"), "pipeline") is None
+    planned = jobs.plan(["a", "b"], ["tetris", "bench"], ["generator", "pipeline"], limit=None)
+    assert sorted((j.model, j.suite, j.mode) for j in planned) == [
         ("a", "bench", "generator"),
         ("a", "tetris", "generator"),
         ("a", "tetris", "pipeline"),
@@ -201,9 +210,9 @@ def test_mode_filter_keeps_only_cases_that_run_that_way() -> None:
 
 @pytest.mark.parametrize("suite", ["tetris", "bench"])
 def test_datasets_round_trip_through_yaml(tmp_path: Path, suite: str) -> None:
-    dataset = run.load_suite(suite)
-    dataset.to_file(tmp_path / f"{suite}.yaml", custom_evaluator_types=run.ALL_EVALUATORS)
-    loaded = type(dataset).from_file(tmp_path / f"{suite}.yaml", custom_evaluator_types=run.ALL_EVALUATORS)
+    dataset = suites.load_suite(suite)
+    dataset.to_file(tmp_path / f"{suite}.yaml", custom_evaluator_types=ALL_EVALUATORS)
+    loaded = type(dataset).from_file(tmp_path / f"{suite}.yaml", custom_evaluator_types=ALL_EVALUATORS)
     assert [c.name for c in loaded.cases] == [c.name for c in dataset.cases]
     assert [c.inputs for c in loaded.cases] == [c.inputs for c in dataset.cases]
     assert [c.evaluators for c in loaded.cases] == [c.evaluators for c in dataset.cases]
@@ -212,10 +221,10 @@ def test_datasets_round_trip_through_yaml(tmp_path: Path, suite: str) -> None:
 
 @pytest.mark.parametrize("suite", ["tetris", "bench"])
 def test_schema_files_are_current(suite: str) -> None:
-    """If this fails: python -c 'from evals.run import write_schemas; write_schemas()'"""
-    assert (run.DATASETS / f"{suite}_schema.json").read_text() == run.schema_text()
+    """If this fails: python -c 'from evals.suites import write_schemas; write_schemas()'"""
+    assert (suites.DATASETS / f"{suite}_schema.json").read_text() == suites.schema_text()
     assert (
-        (run.DATASETS / f"{suite}.yaml")
+        (suites.DATASETS / f"{suite}.yaml")
         .read_text()
         .startswith(f"# yaml-language-server: $schema={suite}_schema.json\n")
     )
@@ -248,3 +257,14 @@ def test_ctrl_c_or_sigterm_still_reports_the_finished_cases(tmp_path: Path, sign
     report = json.loads(next((tmp_path / "r").glob("*/report.json")).read_text())
     assert 2 <= len(report["cases"]) < 6
     assert report["notes"][-1].startswith("interrupted:")
+
+
+def test_unknown_model_string_stops_at_once_with_exit_2(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setattr(run, "load_settings", lambda: (None, None))
+    result = CliRunner().invoke(
+        run.app, ["--suite", "humaneval", "--models", "test,foo:bar", "--report-dir", str(tmp_path)]
+    )
+    assert result.exit_code == 2
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and "foo:bar" in lines[0] and "unknown model string" in lines[0]
+    assert list(tmp_path.iterdir()) == []  # nothing ran, no report folder

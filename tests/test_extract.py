@@ -13,7 +13,6 @@ from tools.extract import (
     CodeBlock,
     ExtractedFile,
     NoCodeError,
-    app,
     apply_layout,
     describe_blocks,
     extract_files,
@@ -21,6 +20,7 @@ from tools.extract import (
     guess_language,
     normalise_language,
 )
+from tools.extract.cli import make_app
 
 ANSWERS = Path(__file__).parent / "fixtures" / "answers"
 
@@ -545,6 +545,7 @@ block 0: python, name hint x.py, 4 lines, cut off
 # --- the command line ---------------------------------------------------------------------------
 
 runner = CliRunner()
+app = make_app()
 
 
 def test_cli_writes_files_and_lists_them(tmp_path: Path) -> None:
@@ -612,7 +613,7 @@ def test_cli_existing_files_need_force(tmp_path: Path) -> None:
     (tmp_path / "index.html").write_text("old")
     refused = runner.invoke(app, args)
     assert (refused.exit_code, refused.stderr) == (
-        1,
+        2,  # bad input: the user decides with --force
         f"error: {tmp_path}/index.html exists: pass --force to overwrite\n",
     )
     assert (tmp_path / "index.html").read_text() == "old"

@@ -17,7 +17,6 @@ from tools.history import (
     EvalRecord,
     History,
     ProbeRecord,
-    history_path,
 )
 
 T0 = datetime(2025, 1, 1, 12, 0, tzinfo=UTC)
@@ -82,19 +81,6 @@ def filled(history: History) -> History:
     for minute, duration in enumerate([10.0, 1.0, 3.0, 2.0]):
         history.record_call(call("m-b", minute, duration, output_tokens=8, role="extractor"))
     return history
-
-
-def test_history_path_precedence(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    for var in ("CODECREW_HISTORY", "CODECREW_CACHE_DIR", "XDG_CACHE_HOME"):
-        monkeypatch.delenv(var, raising=False)
-    monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    assert history_path() == tmp_path / "home" / ".cache" / "codecrew" / "history.sqlite"
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
-    assert history_path() == tmp_path / "xdg" / "codecrew" / "history.sqlite"
-    monkeypatch.setenv("CODECREW_CACHE_DIR", str(tmp_path / "cache"))
-    assert history_path() == tmp_path / "cache" / "history.sqlite"
-    monkeypatch.setenv("CODECREW_HISTORY", str(tmp_path / "x.db"))
-    assert history_path() == tmp_path / "x.db"
 
 
 def test_schema_version_and_wal(history: History) -> None:

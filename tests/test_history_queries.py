@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from agents.models import app
+from agents.models.cli import app
 from tools.history import CallRecord, EvalRecord, History
 from tools.history_queries import (
     QueryError,

@@ -19,8 +19,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from agents import local
-from agents.local import (
+from agents.local import server as local
+from agents.local.server import (
     LocalServer,
     LocalServerError,
     LocalSettings,
@@ -55,7 +55,7 @@ def test_a_busy_port_is_replaced_by_a_free_one(caplog: pytest.LogCaptureFixture)
         busy.bind((local.HOST, 0))
         busy.listen()
         taken = busy.getsockname()[1]
-        with caplog.at_level(logging.WARNING, logger="agents.local"):
+        with caplog.at_level(logging.WARNING, logger="agents.local.server"):
             port = choose_port(taken)
         assert port != taken
         assert local.port_is_free(port)
@@ -118,7 +118,7 @@ def test_a_child_that_dies_while_starting_reports_why(
 def test_the_command_line_carries_the_settings(tmp_path: Path) -> None:
     server = LocalServer(tmp_path / "m.gguf", LocalSettings(n_ctx=4096, n_parallel=3, threads=1))
     cmd = server.command(8080)
-    assert cmd[:3] == [sys.executable, "-m", "agents.local_server"]
+    assert cmd[:3] == [sys.executable, "-m", "agents.local.child"]
     assert {"--port=8080", "--n-ctx=4096", "--n-parallel=3", "--threads=1", "--alias=m"} <= set(cmd)
     assert f"--parent-pid={os.getpid()}" in cmd
     assert f"--chat-template={local.CHAT_TEMPLATE}" in cmd
@@ -159,7 +159,7 @@ SMALL = LocalSettings(n_ctx=2048, n_parallel=1)  # life-cycle tests need no big 
 
 
 def weights(size: str) -> Path:
-    from agents.weights import fetch_weights
+    from agents.local.weights import fetch_weights
 
     return fetch_weights(size, progress=False)
 
@@ -250,7 +250,7 @@ def test_stop_leaves_no_process() -> None:
 PARENT = """
 import sys, time
 from pathlib import Path
-from agents.local import LocalServer, LocalSettings, shared_server
+from agents.local.server import LocalServer, LocalSettings, shared_server
 {start}
 print(server.pid, flush=True)
 time.sleep(600)
@@ -261,7 +261,7 @@ def spawn_parent(start: str) -> tuple[subprocess.Popen[str], int]:
     """A Python process that starts a server, prints its child's pid, then sleeps."""
     code = PARENT.format(start=start)
     parent = subprocess.Popen(
-        [sys.executable, "-c", code], stdout=subprocess.PIPE, text=True, cwd=local.REPO_ROOT
+        [sys.executable, "-c", code], stdout=subprocess.PIPE, text=True, cwd=local.PACKAGES_DIR
     )
     assert parent.stdout is not None
     line = parent.stdout.readline()

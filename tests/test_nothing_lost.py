@@ -15,10 +15,11 @@ from pydantic_ai.messages import ModelMessage, ModelResponse, TextPart, ToolCall
 from pydantic_ai.models.function import AgentInfo, FunctionModel
 from typer.testing import CliRunner
 
-from agents.config import ConfigError, Settings, build_model
+from agents.config import ConfigError, Settings
 from agents.coordinator import coordinator_agent
 from agents.extractor import extractor_agent
 from agents.generator import generate, generator_agent
+from agents.models.build import build_model
 from agents.pipeline import ANSWER_FILE, run_pipeline
 from agents.run import EXIT_CONFIG, app
 from tools.errors import ErrorClass, classify_error

@@ -15,8 +15,9 @@ from pydantic_ai.models.function import AgentInfo, FunctionModel
 
 from agents.config import Settings
 from agents.manifest import AgentUsage
-from agents.retrying import RetryPolicy, retrying_client
-from agents.rotation import CircuitBreaker, chain_models, resilient_model
+from agents.models.build import chain_models, resilient_model
+from agents.models.retrying import RetryPolicy, retrying_client
+from agents.models.rotation import CircuitBreaker
 from tools.history import CallRecord, History
 
 T0 = datetime(2025, 1, 1, 12, 0, tzinfo=UTC)

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from inline_snapshot import snapshot
 
-from agents.catalog import ModelCard, read_catalog_file
-from agents.routing import ab_pick, route, score_complexity, task_type, tier_for
+from agents.models.catalog import ModelCard, read_catalog_file
+from agents.models.routing import ab_pick, route, score_complexity, task_type, tier_for
 from tools.history import CallRecord, History, ModelStats
 
 T0 = datetime(2025, 1, 1, tzinfo=UTC)

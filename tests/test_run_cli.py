@@ -7,6 +7,7 @@ import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -103,7 +104,7 @@ def fake_ollama() -> Iterator[str]:
     """An Ollama look-alike on loopback that has pulled one model."""
 
     class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+        def do_GET(self) -> None:  # http.server's naming
             body = json.dumps({"models": [{"model": "llama3.1:8b-instruct-q8_0", "name": "llama3.1"}]})
             self.send_response(200 if self.path == "/api/tags" else 404)
             self.send_header("Content-Type", "application/json")
@@ -177,7 +178,7 @@ def test_ab_picks_one_of_two_and_records_why(monkeypatch: pytest.MonkeyPatch, tm
 
 def test_routing_picks_an_available_model_and_says_why() -> None:
     from agents.config import Settings
-    from agents.routing import pick_generator
+    from agents.models.routing import pick_generator
 
     settings = Settings.load({}).with_models("test")
     routing = pick_generator("fix the typo in the README", settings, use_routing=True)
@@ -192,3 +193,88 @@ def test_bad_ab_value_is_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
     code, output = run("build tetris", "--ab", "just-one")
     assert code == EXIT_CONFIG
     assert error_lines(output) == ["error: --ab takes two models separated by a comma, not 'just-one'"]
+
+
+def test_routing_never_overrides_a_generator_the_user_named() -> None:
+    from agents.config import Settings
+    from agents.models.routing import pick_generator
+
+    settings = Settings.load({}, coordinator="test", generator="openai-chat:good-coder", extractor="test")
+    routing = pick_generator("build tetris", settings, use_routing=True)
+    assert routing.settings.generator == "openai-chat:good-coder"
+    assert routing.reason == "routing: kept the generator you named, openai-chat:good-coder"
+
+
+def test_a_routed_pick_that_needs_a_download_says_so_first(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from agents.config import Settings
+    from agents.models.routing import pick_generator
+
+    monkeypatch.setenv("CODECREW_CACHE_DIR", str(tmp_path / "empty-cache"))  # no weights on disk
+    settings = Settings.load({}, coordinator="test", extractor="test")  # generator not named
+    routing = pick_generator("fix the typo in the README", settings, use_routing=True)
+    picked = routing.settings.generator
+    assert picked in {
+        "test",
+        "local:qwen2.5-coder-1.5b",
+        "local:qwen2.5-coder-0.5b",
+        "ollama:qwen2.5-coder:14b",
+    }
+    if picked.startswith("local:"):
+        assert routing.reason is not None and "download" in routing.reason and " MB" in routing.reason
+
+
+def test_error_text_keeps_its_square_brackets(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Rich markup is not applied to messages: `codecrew[google]` stays as written."""
+    import agents.models.build as build
+    from agents.config import ConfigError
+
+    real = build.build_single
+
+    def missing_extra(spec: str, settings: Any, **kwargs: Any) -> Any:
+        if not spec.startswith("google:"):
+            return real(spec, settings, **kwargs)
+        raise ConfigError(
+            f"model '{spec}' needs an optional package (google): "
+            "run `uv sync --extra google` (or pip install 'codecrew[google]')"
+        )
+
+    monkeypatch.setattr(build, "build_single", missing_extra)
+    all_roles(monkeypatch, "test")
+    code, output = run("build tetris", "--generator", "google:gemini-2.0-flash")
+    assert code == EXIT_CONFIG
+    assert error_lines(output) == [
+        "error: model 'google:gemini-2.0-flash' needs an optional package (google): "
+        "run `uv sync --extra google` (or pip install 'codecrew[google]')"
+    ]
+
+
+def test_summary_shows_the_model_that_answered_and_no_verdict_after_a_failure(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import io
+
+    from rich.console import Console
+
+    import agents.run as run_cli
+    from agents.manifest import AgentUsage, Manifest
+
+    manifest = Manifest(request="build tetris", status="error", error="no code in the answer", out_dir="out")
+    manifest.agents = {
+        "coordinator": AgentUsage(model="test", requests=1, answered_by=["test"]),
+        "generator": AgentUsage(
+            model="openrouter:a/one,ollama:qwen2.5-coder:14b", requests=2, answered_by=["qwen2.5-coder:14b"]
+        ),
+        "extractor": AgentUsage(model="openrouter:x/y,openrouter:z/w"),  # never asked
+    }
+    out = io.StringIO()
+    monkeypatch.setattr(run_cli, "console", Console(file=out, width=200, color_system=None))
+    run_cli.print_summary(manifest)
+    text = out.getvalue()
+    generator_row = next(line for line in text.splitlines() if "generator" in line)
+    assert "ollama:qwen2.5-coder:14b" in generator_row and "openrouter:a/one" not in generator_row
+    extractor_row = next(line for line in text.splitlines() if "extractor" in line)
+    assert "not asked" in extractor_row
+    assert "code: complete" not in text
+    assert "code: not judged: the run failed" in text

@@ -85,7 +85,7 @@ def test_parse_error_is_the_codes_fault_not_infrastructure():
 
 
 def test_missing_esbuild_is_infrastructure(monkeypatch, tmp_path):
-    monkeypatch.setenv(esbuild.NODE_DIR_ENV, str(tmp_path / "nowhere"))
+    monkeypatch.setenv("CODECREW_NODE_DIR", str(tmp_path / "nowhere"))
     built = esbuild.transpile("let a = 1;", "a.js")
     assert not built.ok and built.infrastructure
     assert "esbuild missing" in built.error

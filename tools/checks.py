@@ -268,7 +268,10 @@ def _inline_scripts_parse(file: ExtractedFile, node: str | None) -> Check | None
 def _css_braces(file: ExtractedFile) -> Check:
     """Braces balance once comments and strings are set aside."""
     name = f"css braces: {file.name}"
-    keep_lines = lambda match: "\n" * match.group(0).count("\n")  # noqa: E731 - line numbers stay right
+
+    def keep_lines(match: re.Match[str]) -> str:  # line numbers stay right
+        return "\n" * match.group(0).count("\n")
+
     text = re.sub(r"/\*.*?(?:\*/|$)", keep_lines, file.content, flags=re.S)
     text = re.sub(r"\"(?:\\.|[^\"\\\n])*\"|'(?:\\.|[^'\\\n])*'", "", text)
     depth = 0

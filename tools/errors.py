@@ -46,7 +46,7 @@ def _mentions_tools(text: str) -> bool:
 def classify_http(status: int, body: str = "") -> ErrorClass:
     """Error class of an HTTP answer from a model API."""
     if _mentions_tools(body):
-        # OpenRouter answers 404 "No endpoints found that support tool use" (seed 000).
+        # OpenRouter answers 404 "No endpoints found that support tool use".
         return ErrorClass.no_tool_support
     if status == 429:
         return ErrorClass.rate_limited
@@ -99,8 +99,8 @@ def classify_error(exc: BaseException) -> ErrorClass:
             if error_class is ErrorClass.bad_request and _mentions_tools(str(exc)):
                 return ErrorClass.no_tool_support
             return error_class
-    if getattr(exc, "error_class", None) in ErrorClass.__members__:
-        return ErrorClass(exc.error_class)  # our own errors say what they are
+    if isinstance(own := getattr(exc, "error_class", None), str) and own in ErrorClass.__members__:
+        return ErrorClass(own)  # our own errors say what they are
     return ErrorClass.unknown
 
 

@@ -14,8 +14,8 @@ caps memory by RLIMIT_AS for anything but Node, and Go programs such as esbuild 
 more address space at start-up than that allows; under Node the cap is RLIMIT_DATA, which
 esbuild inherits.
 
-Where the packages live: `node_dir()` (CODECREW_NODE_DIR, else .codecrew/node in the
-repository); `NODE_SETUP` is the command that installs them.
+Where the packages live: `node_dir()` (agents.config: CODECREW_NODE_DIR, else the
+project's .codecrew/node, else the cache); `NODE_SETUP` is the command that installs them.
 """
 
 from __future__ import annotations
@@ -28,10 +28,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
+from agents.config import node_dir
 from tools.sandbox import SandboxLimits, run_sandboxed
 
-REPO = Path(__file__).resolve().parent.parent
-NODE_DIR_ENV = "CODECREW_NODE_DIR"
 NODE_SETUP = (
     "mkdir -p .codecrew/node && cp evals/fixtures/node/package.json "
     "evals/fixtures/node/package-lock.json .codecrew/node/ && "
@@ -72,11 +71,6 @@ class EsbuildResult:
     code: str
     error: str
     infrastructure: bool = False
-
-
-def node_dir() -> Path:
-    """Where the Node packages the checks need live (CODECREW_NODE_DIR overrides)."""
-    return Path(os.environ.get(NODE_DIR_ENV) or REPO / ".codecrew" / "node")
 
 
 def esbuild_binary() -> Path | None:

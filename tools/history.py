@@ -4,8 +4,7 @@ Like simonw/llm's log, the history is a plain SQLite file you can query yourself
 (`sqlite3 ~/.cache/codecrew/history.sqlite 'select * from calls'`). Aggregates (success
 rate, median latency, tokens per second, cost per call) are computed in SQL.
 
-Where it lives: `CODECREW_HISTORY`, else `<cache dir>/history.sqlite` with the cache dir
-`CODECREW_CACHE_DIR`, else `$XDG_CACHE_HOME/codecrew`, else `~/.cache/codecrew`.
+Where it lives: `CODECREW_HISTORY`, else `<cache dir>/history.sqlite` (agents.config.history_path).
 
 Concurrency: the database is in WAL mode and every operation opens a short-lived
 connection with a busy timeout, and writes take the write lock up front
@@ -16,14 +15,15 @@ Timestamps are stored as ISO-8601 text in UTC (naive datetimes are taken as UTC)
 
 from __future__ import annotations
 
-import os
 import sqlite3
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+from agents.config import history_path
 
 SCHEMA_VERSION = 3  # 2: evals.sample (a case run several times); 3: outcome "interrupted"
 BUSY_TIMEOUT_S = 30.0
@@ -87,24 +87,6 @@ CREATE TABLE IF NOT EXISTS cooldowns (
     set_at TEXT NOT NULL
 );
 """
-
-
-def cache_dir(env: Mapping[str, str] | None = None) -> Path:
-    """codecrew's cache directory (`CODECREW_CACHE_DIR`, `$XDG_CACHE_HOME/codecrew`, ...),
-    from `env` (default: the environment)."""
-    env = os.environ if env is None else env
-    if explicit := env.get("CODECREW_CACHE_DIR"):
-        return Path(explicit).expanduser()
-    xdg = env.get("XDG_CACHE_HOME")
-    base = Path(xdg).expanduser() if xdg else Path.home() / ".cache"
-    return base / "codecrew"
-
-
-def history_path() -> Path:
-    """Where the history database lives (`CODECREW_HISTORY` overrides)."""
-    if explicit := os.environ.get("CODECREW_HISTORY"):
-        return Path(explicit).expanduser()
-    return cache_dir() / "history.sqlite"
 
 
 def _ts(value: datetime) -> str:

@@ -425,7 +425,7 @@ def models_seen(history: History) -> list[str]:
 
 def existing_history(path: Path | None = None) -> History | None:
     """The history at `path` (default: tools.history's) if it exists; looking never creates one."""
-    from tools.history import history_path
+    from agents.config import history_path
 
     target = path if path is not None else history_path()
     return History(target) if target.exists() else None

@@ -5,7 +5,7 @@
 API (the OpenAPI document is at /openapi.json, browsable at /docs):
     GET  /api/performance/metrics       per model (role, task type): calls, success rate,
                                         latency p50/p90, tokens, tokens/s, cost, pass rates
-    GET  /api/performance/comparison    seed 001's comparison of two models + recommendation
+    GET  /api/performance/comparison    the comparison of two models + recommendation
     POST /api/performance/benchmark     start an eval run (202 + run id)
     GET  /api/runs, /api/runs/{id}      runs; one run's status, live progress, results
     GET  /api/runs/{id}/case            one case: reason, checks, answer, files, screenshot
@@ -148,7 +148,7 @@ def create_app(
         task_type: Annotated[str | None, Query(max_length=100)] = None,
         min_calls: Annotated[int, Query(ge=1, le=100_000)] = 5,
     ) -> ComparisonResponse:
-        """Seed 001's comparison (quality, reliability, cost, speed) and the recommendation,
+        """The comparison (quality, reliability, cost, speed) and the recommendation,
         with the numbers and thresholds that decided it; overlapping 95% intervals give
         "no significant difference"."""
         try:

@@ -138,8 +138,8 @@ def _success_interval(stats: Any) -> Interval | None:
 def comparison(
     history: History | None, a: str, b: str, *, task_type: str | None = None, min_calls: int = 5
 ) -> ComparisonResponse:
-    """Seed 001's comparison of two models, with the recommendation and what decided it."""
-    from agents.compare import Thresholds, compare_models
+    """The comparison of two models, with the recommendation and what decided it."""
+    from agents.models.compare import Thresholds, compare_models
 
     known = set(models_seen(history)) if history else set()
     missing = [m for m in (a, b) if m not in known]

@@ -68,7 +68,7 @@ def validate_model(spec: str) -> str | None:
     from pydantic_ai.models import parse_model_id
     from pydantic_ai.providers import infer_provider_class
 
-    from agents.config import normalise_model_string
+    from agents.models.build import normalise_model_string
 
     spec = normalise_model_string(spec)
     if not spec or len(spec) > 200 or any(c.isspace() or c == "," for c in spec):
@@ -76,7 +76,7 @@ def validate_model(spec: str) -> str | None:
     if spec == "test":
         return None
     if spec.startswith("local:"):
-        from agents.local import LocalServerError, parse_local_model
+        from agents.local.server import LocalServerError, parse_local_model
 
         try:
             parse_local_model(spec)
@@ -103,7 +103,7 @@ class CountingFactory(TaskFactory):
         self.job = job
         super().__init__(run_dir, **kwargs)
 
-    @property  # type: ignore[override]
+    @property
     def run_dir(self) -> Path:
         return self._run_dir
 

@@ -97,7 +97,7 @@ class ComparedModel(BaseModel):
 
 
 class ThresholdsOut(BaseModel):
-    """Seed 001's decision thresholds: the smallest differences that count."""
+    """The decision thresholds: the smallest differences that count."""
 
     quality: float
     cost_savings: float

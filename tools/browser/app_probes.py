@@ -25,8 +25,8 @@ import asyncio
 import dataclasses
 from typing import Any
 
-from tools.browser.records import PageCheck, PageReport, _Sample, _truncate
-from tools.browser.run import _PageRun, _Stop
+from tools.browser.records import PageCheck, PageReport, Sample, truncate
+from tools.browser.run import PageRun, StopRun
 from tools.browser.verdict import page_report
 
 MAX_CONTROLS = 12
@@ -109,7 +109,7 @@ _CONTROLS_SCRIPT = """
 """
 
 
-class _AppRun(_PageRun):
+class AppRun(PageRun):
     """A page run whose probe is `responds_to_input` (see the module docstring)."""
 
     def __init__(self, deadline: float, load_timeout: float, op_timeout: float) -> None:
@@ -117,14 +117,14 @@ class _AppRun(_PageRun):
         self.inputs: tuple[bool, str] | None = None
         self.doing = ""  # the action under way, for the detail when it ends the run
 
-    async def sample(self) -> _Sample:
+    async def sample(self) -> Sample:
         sample = await super().sample()
         assert self.page is not None
         dom: dict[str, Any] = await self.op(self.page.evaluate(_APP_DOM_SCRIPT), "reading the page")
         drawn = sample.drawn
         if not drawn and (dom["text"] or dom["boxes"]):
             drawn = f"the page shows {dom['text']} characters of text and {dom['boxes']} controls or images"
-        combined = _Sample(
+        combined = Sample(
             doc=sample.doc,
             state=f"{sample.state} {dom['state']}",
             drawn=drawn,
@@ -155,14 +155,14 @@ class _AppRun(_PageRun):
                     outcome, changed = await self._try(item, action, animating)
                     results.append(outcome)
                     responded = responded or changed
-        except _Stop as stop:
+        except StopRun as stop:
             said = f"then {stop}"
             if self.doing and ("reloaded" in str(stop) or "?" in str(stop)):
                 said = f"{self.doing}: {stop} (a form submitted and the page reloaded, losing its state: "
                 said += "call event.preventDefault() in the submit handler)"
-            self.inputs = (False, _truncate("; ".join([*results, said])))
+            self.inputs = (False, truncate("; ".join([*results, said])))
             raise
-        self.inputs = (responded, _truncate("; ".join(results)))
+        self.inputs = (responded, truncate("; ".join(results)))
 
     async def _try(self, item: dict[str, Any], action: str, animating: bool) -> tuple[str, bool]:
         assert self.page is not None
@@ -181,7 +181,7 @@ class _AppRun(_PageRun):
                 await self.op(target.press("Enter", timeout=1000), what)
             else:
                 await self.op(target.click(timeout=1000, force=True), what)
-        except _Stop:
+        except StopRun:
             raise
         except Exception as error:  # gone, detached or covered: this control cannot be used
             return f"{what}: not possible ({str(error).strip().splitlines()[0][:80]})", False
@@ -202,7 +202,7 @@ class _AppRun(_PageRun):
         return f"{what}: changed the page within {ACTION_MS} ms", True
 
 
-def app_report(run: _AppRun, duration: float) -> PageReport:
+def app_report(run: AppRun, duration: float) -> PageReport:
     """loads and draws as for a game, then responds_to_input."""
     base = page_report(run, duration)
     inputs = run.inputs or (False, run.stopped or "not reached")

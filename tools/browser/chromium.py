@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import shutil
 
+from agents.config import env_value
+
 CHROMIUM_ENV = "CODECREW_CHROMIUM"
 DEFAULT_CHROMIUM = "/usr/bin/chromium"
 LAUNCH_ARGS = [
@@ -30,7 +32,7 @@ class BrowserUnavailable(RuntimeError):
 
 def browser_available() -> str | None:
     """Path of the chromium executable ($CODECREW_CHROMIUM or /usr/bin/chromium), or None."""
-    configured = os.environ.get(CHROMIUM_ENV)
+    configured = env_value(CHROMIUM_ENV)
     candidates = [configured] if configured else [DEFAULT_CHROMIUM, shutil.which("chromium")]
     for path in candidates:
         if path and os.path.isfile(path) and os.access(path, os.X_OK):

@@ -14,7 +14,7 @@ REPORTED_ERRORS = 50  # errors thrown in timer callbacks beyond this are only co
 #   failing on every frame would look like a single error;
 # - a record of each canvas's context type (WebGL gets preserveDrawingBuffer so its pixels
 #   can be read back between frames).
-_INIT_SCRIPT = """
+INIT_SCRIPT = """
 (() => {
   const cc = { doc: Math.random().toString(36).slice(2), types: new WeakMap(), reported: 0,
               suppressed: 0 };
@@ -53,7 +53,7 @@ _INIT_SCRIPT = """
 # were asked to reach on the console with BLOCKED_MARK, which the run records as a blocked
 # request; the other RTC interfaces are deleted. The launch flags stop UDP as a backstop.
 BLOCKED_MARK = "__codecrew_blocked__ "
-_WEBRTC_SCRIPT = """
+WEBRTC_SCRIPT = """
 (() => {
   const say = console.debug.bind(console);
   const blocked = function RTCPeerConnection(config) {
@@ -80,9 +80,9 @@ _WEBRTC_SCRIPT = """
 })();
 """.replace("MARK", BLOCKED_MARK)
 
-_SUPPRESSED_SCRIPT = "() => (window.__codecrew ? window.__codecrew.suppressed : 0)"
+SUPPRESSED_SCRIPT = "() => (window.__codecrew ? window.__codecrew.suppressed : 0)"
 
-_FOCUS_SCRIPT = """
+FOCUS_SCRIPT = """
 () => {
   const target = document.querySelector('[tabindex]:not([tabindex="-1"])');
   if (target && typeof target.focus === "function") target.focus();
@@ -94,7 +94,7 @@ _FOCUS_SCRIPT = """
 # board grid's cells. drawn: a description of the first canvas with non-background pixels
 # or of the grid, else null. A grid is >= 100 leaf elements of one tag under one parent
 # (cells) or one grandparent (rows of cells).
-_SAMPLE_SCRIPT = """
+SAMPLE_SCRIPT = """
 ({ GRID_CELLS, DRAWN_FRACTION }) => {
   const cc = window.__codecrew;
   const fnv = (h, x) => Math.imul(h ^ x, 16777619);
@@ -189,4 +189,4 @@ _SAMPLE_SCRIPT = """
   return { doc: cc ? cc.doc : null, state: parts.join(" "), drawn, blank };
 }
 """
-_SAMPLE_LIMITS = {"GRID_CELLS": GRID_CELLS, "DRAWN_FRACTION": DRAWN_FRACTION}
+SAMPLE_LIMITS = {"GRID_CELLS": GRID_CELLS, "DRAWN_FRACTION": DRAWN_FRACTION}

@@ -39,25 +39,25 @@ class PageReport:
 
 
 @dataclass(frozen=True)
-class _Sample:
+class Sample:
     doc: str  # per-document token: changes when the page navigates or reloads
     state: str  # the fingerprint compared between samples
     drawn: str | None  # what counts as drawn ("canvas 300x600: 2.0% ..."), None if nothing
     blank: str  # what was seen when nothing is drawn
 
 
-def _lines(tally: Iterable[tuple[str, int]]) -> list[str]:
+def counted_lines(tally: Iterable[tuple[str, int]]) -> list[str]:
     return [f"{text} (x{count})" if count > 1 else text for text, count in tally]
 
 
-def _tally(seen: dict[str, int], text: str) -> None:
+def tally_error(seen: dict[str, int], text: str) -> None:
     if text in seen or len(seen) < MAX_ERRORS:
         seen[text] = seen.get(text, 0) + 1
 
 
-def _truncate(text: str) -> str:
+def truncate(text: str) -> str:
     return text if len(text) <= MAX_ERROR_CHARS else text[: MAX_ERROR_CHARS - 1] + "…"
 
 
-def _first_line(text: str) -> str:
-    return _truncate(text.strip().splitlines()[0] if text.strip() else text)
+def first_line(text: str) -> str:
+    return truncate(text.strip().splitlines()[0] if text.strip() else text)

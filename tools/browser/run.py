@@ -1,6 +1,6 @@
 """One page run: load the page under a paused fake clock, record what it does, sample it.
 
-`_PageRun.play` drives the run (load, settle, then the probes in tools.browser.probes);
+`PageRun.play` drives the run (load, settle, then the two timed probes at the end of this module);
 its event handlers record errors, dialogs, blocked requests and navigations; the verdict
 is made from its fields by tools.browser.verdict.
 """
@@ -21,15 +21,15 @@ from playwright.async_api import TimeoutError as PlaywrightTimeoutError
 
 from tools.browser.error_places import ERROR_PLACES_INIT_SCRIPT, ERROR_PLACES_SCRIPT
 from tools.browser.page_scripts import (
-    _INIT_SCRIPT,
-    _SAMPLE_LIMITS,
-    _SAMPLE_SCRIPT,
-    _SUPPRESSED_SCRIPT,
-    _WEBRTC_SCRIPT,
     BLOCKED_MARK,
+    FOCUS_SCRIPT,
+    INIT_SCRIPT,
+    SAMPLE_LIMITS,
+    SAMPLE_SCRIPT,
+    SUPPRESSED_SCRIPT,
+    WEBRTC_SCRIPT,
 )
-from tools.browser.probes import IDLE_MS, check_advances, check_keys
-from tools.browser.records import _first_line, _Sample, _tally, _truncate
+from tools.browser.records import Sample, first_line, tally_error, truncate
 
 SETTLE_MS = 96  # fake time for the first frames before the baseline (first paint != motion)
 MAX_BLOCKED = 50
@@ -37,11 +37,11 @@ MAX_BLOCKED = 50
 T = TypeVar("T")
 
 
-class _Stop(Exception):
+class StopRun(Exception):
     """Ends a run early; the message says why (used in the details of undecided checks)."""
 
 
-class _PageRun:
+class PageRun:
     """One page in a fresh browser context: what it did so far, and how to step and sample it."""
 
     def __init__(self, deadline: float, load_timeout: float, op_timeout: float) -> None:
@@ -61,8 +61,8 @@ class _PageRun:
         self.loaded = False
         self.stopped: str | None = None
         self.unresponsive: str | None = None
-        self.first: _Sample | None = None
-        self.last: _Sample | None = None  # the latest sample, None once anything has run
+        self.first: Sample | None = None
+        self.last: Sample | None = None  # the latest sample, None once anything has run
         self.drawn: str | None = None
         self.blank = "nothing sampled"
         self.advances: tuple[bool, str] | None = None
@@ -78,8 +78,8 @@ class _PageRun:
         start = time.time()
         await context.clock.install(time=start)
         await context.clock.pause_at(start + 0.001)
-        await context.add_init_script(_WEBRTC_SCRIPT)  # first: before any script of the page
-        await context.add_init_script(_INIT_SCRIPT)  # after the clock: it wraps the fake timers
+        await context.add_init_script(WEBRTC_SCRIPT)  # first: before any script of the page
+        await context.add_init_script(INIT_SCRIPT)  # after the clock: it wraps the fake timers
         await context.add_init_script(ERROR_PLACES_INIT_SCRIPT)
         self.page = page = await context.new_page()
         page.on("popup", self._on_popup)
@@ -93,17 +93,17 @@ class _PageRun:
             self.first = await self.sample()
             await self.step(SETTLE_MS)
             await self.probe()
-        except _Stop as stop:
+        except StopRun as stop:
             self.stopped = str(stop)
         except PlaywrightError as error:  # e.g. the document was replaced mid-call
-            self.stopped = self._navigated_detail() or _first_line(str(error))
+            self.stopped = self._navigated_detail() or first_line(str(error))
         if self.unresponsive is None:
             with contextlib.suppress(Exception):
-                self.suppressed = int(await self.op(page.evaluate(_SUPPRESSED_SCRIPT), "counting errors"))
+                self.suppressed = int(await self.op(page.evaluate(SUPPRESSED_SCRIPT), "counting errors"))
                 self.error_count += self.suppressed
             with contextlib.suppress(Exception):
                 places = await self.op(page.evaluate(ERROR_PLACES_SCRIPT), "reading where errors were thrown")
-                self.error_places = [_truncate(str(place).replace(origin + "/", "")) for place in places]
+                self.error_places = [truncate(str(place).replace(origin + "/", "")) for place in places]
         if screenshot is not None and self.unresponsive is None:
             with contextlib.suppress(Exception):
                 screenshot.parent.mkdir(parents=True, exist_ok=True)
@@ -126,8 +126,8 @@ class _PageRun:
         except PlaywrightTimeoutError:
             self.load_detail = f"the load event did not fire within {self.load_timeout:g} s"
         except PlaywrightError as error:
-            self.load_detail = f"loading failed: {_first_line(str(error))}"
-            raise _Stop(self.load_detail) from None
+            self.load_detail = f"loading failed: {first_line(str(error))}"
+            raise StopRun(self.load_detail) from None
         else:
             self.loaded = True
             self.load_detail = f"loaded in {time.monotonic() - begun:.2f} s"
@@ -137,19 +137,19 @@ class _PageRun:
         self.last = None
         await self.op(self.page.clock.run_for(ms), "running the page's timers")
 
-    async def current(self) -> _Sample:
+    async def current(self) -> Sample:
         """The drawn state now: the last sample if nothing has run since, else a new one."""
         return self.last or await self.sample()
 
-    async def sample(self) -> _Sample:
+    async def sample(self) -> Sample:
         assert self.page is not None
         try:
-            raw = await self.op(self.page.evaluate(_SAMPLE_SCRIPT, _SAMPLE_LIMITS), "reading the drawing")
+            raw = await self.op(self.page.evaluate(SAMPLE_SCRIPT, SAMPLE_LIMITS), "reading the drawing")
         except PlaywrightError as error:  # the document went away under us
-            raise _Stop(self._navigated_detail() or _first_line(str(error))) from None
-        sample = _Sample(doc=str(raw.get("doc")), state=raw["state"], drawn=raw["drawn"], blank=raw["blank"])
+            raise StopRun(self._navigated_detail() or first_line(str(error))) from None
+        sample = Sample(doc=str(raw.get("doc")), state=raw["state"], drawn=raw["drawn"], blank=raw["blank"])
         if self.first is not None and sample.doc != self.first.doc:
-            raise _Stop(self._navigated_detail() or "the page reloaded itself")
+            raise StopRun(self._navigated_detail() or "the page reloaded itself")
         if sample.drawn and not self.drawn:
             self.drawn = sample.drawn
         if not self.drawn:
@@ -162,21 +162,21 @@ class _PageRun:
         if self.unresponsive:
             if asyncio.iscoroutine(awaitable):
                 awaitable.close()
-            raise _Stop(self.unresponsive)
+            raise StopRun(self.unresponsive)
         remaining = self._remaining()
         if remaining <= 0:
             if asyncio.iscoroutine(awaitable):
                 awaitable.close()
-            raise _Stop("the run ran out of time")
+            raise StopRun("the run ran out of time")
         try:
             return await asyncio.wait_for(awaitable, min(self.op_timeout, remaining))
         except TimeoutError:
             if self._remaining() <= 0:
-                raise _Stop("the run ran out of time") from None
+                raise StopRun("the run ran out of time") from None
             self._set_unresponsive(
                 f"the page stopped responding while {doing} (a script busy > {self.op_timeout:g} s)"
             )
-            raise _Stop(self.unresponsive) from None
+            raise StopRun(self.unresponsive) from None
 
     def _remaining(self) -> float:
         return self.deadline - time.monotonic()
@@ -197,15 +197,15 @@ class _PageRun:
             await route.continue_()
             return
         if len(self.blocked) < MAX_BLOCKED:
-            self.blocked.append(_truncate(url))
+            self.blocked.append(truncate(url))
         with contextlib.suppress(PlaywrightError):  # a request without a frame raises here
             if route.request.is_navigation_request() and route.request.frame == self.page_frame():
-                self.navigations.append(_truncate(url))
+                self.navigations.append(truncate(url))
         await route.abort("blockedbyclient")
 
     async def _route_web_socket(self, ws: Any) -> None:
         if len(self.blocked) < MAX_BLOCKED:
-            self.blocked.append(_truncate(ws.url))
+            self.blocked.append(truncate(ws.url))
         await ws.close()
 
     def page_frame(self) -> Any:
@@ -219,17 +219,17 @@ class _PageRun:
             and frame.url.split("#")[0] != self.url  # a reload or an in-page anchor
             and not self.navigations
         ):
-            self.navigations.append(_truncate(frame.url))
+            self.navigations.append(truncate(frame.url))
 
     def _on_page_error(self, error: Any) -> None:
         self.error_count += 1
         name = getattr(error, "name", "") or ""
         message = getattr(error, "message", "") or str(error)
-        _tally(self.errors, _truncate(f"{name}: {message}" if name else message))
+        tally_error(self.errors, truncate(f"{name}: {message}" if name else message))
 
     def _on_console(self, message: Any) -> None:
         if message.type == "debug" and message.text.startswith(BLOCKED_MARK):
-            attempt = _truncate(message.text.removeprefix(BLOCKED_MARK))
+            attempt = truncate(message.text.removeprefix(BLOCKED_MARK))
             if len(self.blocked) < MAX_BLOCKED and attempt not in self.blocked:
                 self.blocked.append(attempt)
             return
@@ -238,13 +238,101 @@ class _PageRun:
         where = (message.location or {}).get("url", "")
         if where and where in self.blocked:
             return  # "Failed to load resource" for a request we blocked: already recorded
-        _tally(self.console_errors, _truncate(f"console.error: {message.text}"))
+        tally_error(self.console_errors, truncate(f"console.error: {message.text}"))
 
     async def _on_dialog(self, dialog: Any) -> None:
-        _tally(self.dialogs, _truncate(f"{dialog.type}: {dialog.message}"))
+        tally_error(self.dialogs, truncate(f"{dialog.type}: {dialog.message}"))
         with contextlib.suppress(Exception):
             await dialog.dismiss()
 
     async def _on_popup(self, popup: Page) -> None:
         with contextlib.suppress(Exception):
             await popup.close()
+
+
+# -- the two timed probes: does the page change by itself, do keys change it -------------------
+# Both step the page's fake clock and compare samples of the drawing; how a key response is
+# told apart from a gravity tick is explained in the package docstring (tools.browser).
+
+KEYS = ("ArrowLeft", "ArrowRight", "ArrowUp", "ArrowDown", "Space")
+
+STEP_MS = 64  # fake-time step while waiting for a gravity tick to dodge
+IDLE_STEP_MS = 250  # coarser step while only asking "does it move at all?"
+WINDOW_MS = 32  # fake time after a key (two animation frames) for rAF-drawn games
+IDLE_MS = 1500  # how long to watch for a change with no keys
+SYNC_MS = 1200  # how long to wait for the next gravity tick before a key
+
+
+async def check_advances(run: PageRun, idle_ms: int, after_keys: bool = False) -> None:
+    before = await run.current()
+    elapsed = 0
+    while elapsed < idle_ms:
+        await run.step(IDLE_STEP_MS)
+        elapsed += IDLE_STEP_MS
+        if (await run.sample()).state != before.state:
+            if after_keys:
+                detail = (
+                    f"static for {IDLE_MS} ms at the start; after the keys it changed by "
+                    f"itself within {elapsed} ms (the game waits for a key to start)"
+                )
+            else:
+                detail = f"changed by itself within {elapsed} ms, no keys pressed"
+            run.advances = (True, detail)
+            return
+    prefix = "static at the start and still static after the keys" if after_keys else ""
+    run.advances = (False, prefix or f"no change in {idle_ms} ms with no keys")
+
+
+async def check_keys(run: PageRun) -> None:
+    assert run.page is not None
+    await run.op(run.page.evaluate(FOCUS_SCRIPT), "focusing the page")
+    # ticking: the page changes by itself, so a tick must be dodged before each key.
+    # synced: we are right after such a change (within STEP_MS). probed: we already
+    # looked for ticks after a key changed a still page (a key may start the game: look
+    # once, not before every key).
+    ticking = probed = bool(run.advances and run.advances[0])
+    synced = False
+    results: list[str] = []
+    responded = False
+    for key in KEYS:
+        if ticking and not synced and not await _sync(run):
+            ticking = False  # no change in SYNC_MS: nothing to dodge
+        animating = False
+        if ticking:
+            control = await run.current()
+            await run.step(WINDOW_MS)
+            animating = (await run.current()).state != control.state
+        before = await run.current()
+        await run.op(run.page.keyboard.press(key), f"pressing {key}")
+        run.last = None
+        at_once = await run.current()
+        synced = False
+        if at_once.state != before.state:
+            results.append(f"{key}: changed at once")
+            responded = True
+        else:
+            await run.step(WINDOW_MS)
+            after = await run.current()
+            if after.state == at_once.state:
+                results.append(f"{key}: no change")
+                continue
+            if animating:
+                results.append(f"{key}: changed, but the page also changes every frame alone")
+                continue
+            results.append(f"{key}: changed within {WINDOW_MS} ms")
+            responded = True
+        if not probed:
+            ticking = probed = True
+    run.keys = (responded, "; ".join(results))
+
+
+async def _sync(run: PageRun) -> bool:
+    """Step until the page changes by itself (a gravity tick): False if SYNC_MS passes."""
+    before = await run.current()
+    elapsed = 0
+    while elapsed < SYNC_MS:
+        await run.step(STEP_MS)
+        elapsed += STEP_MS
+        if (await run.current()).state != before.state:
+            return True
+    return False

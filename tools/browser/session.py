@@ -4,8 +4,8 @@ entry point `check_game_page`."""
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
-import os
 import threading
 import time
 import urllib.parse
@@ -13,10 +13,11 @@ from collections.abc import Awaitable
 from pathlib import Path
 from typing import Any, TypeVar
 
-from playwright.async_api import Browser, async_playwright
+from playwright.async_api import Browser, ViewportSize, async_playwright
 from playwright.async_api import Error as PlaywrightError
 
-from tools.browser.app_probes import _AppRun, app_report, failed_app_report
+from agents.config import chromium_path
+from tools.browser.app_probes import AppRun, app_report, failed_app_report
 from tools.browser.chromium import (
     CHROMIUM_ENV,
     DEFAULT_CHROMIUM,
@@ -25,11 +26,11 @@ from tools.browser.chromium import (
     browser_available,
 )
 from tools.browser.records import PageReport
-from tools.browser.run import _PageRun
-from tools.browser.site_server import _serve
-from tools.browser.verdict import _failed_report, page_report
+from tools.browser.run import PageRun
+from tools.browser.site_server import serve_site
+from tools.browser.verdict import failed_report, page_report
 
-VIEWPORT = {"width": 1024, "height": 768}
+VIEWPORT: ViewportSize = {"width": 1024, "height": 768}
 LOAD_TIMEOUT = 5.0  # seconds for the load event (at most a quarter of the run's timeout)
 OP_TIMEOUT = 5.0  # seconds for one call into the page (at most a quarter of the timeout)
 
@@ -51,7 +52,7 @@ def check_game_page(
     everything a page does wrong (errors, hangs, navigating away) is a failed check instead.
     """
     if not (Path(site_dir) / entry).is_file():
-        return _failed_report(f"{entry} not found in {site_dir}", 0.0)
+        return failed_report(f"{entry} not found in {site_dir}", 0.0)
     if browser is not None:
         return browser.check(site_dir, entry, screenshot=screenshot, timeout=timeout)
     with BrowserSession() as session:
@@ -84,7 +85,7 @@ class BrowserSession:
     def __init__(self, executable: str | None = None) -> None:
         path = executable or browser_available()
         if path is None:
-            where = os.environ.get(CHROMIUM_ENV) or DEFAULT_CHROMIUM
+            where = chromium_path(DEFAULT_CHROMIUM)
             raise BrowserUnavailable(
                 f"chromium not found at {where}: apt-get install chromium (or set {CHROMIUM_ENV})"
             )
@@ -121,7 +122,7 @@ class BrowserSession:
         except TimeoutError:
             # The run has its own deadline; this is the backstop if chromium stops answering.
             self._call(self._drop_browser(), timeout=30)
-            return _failed_report("the browser stopped answering", time.monotonic() - started)
+            return failed_report("the browser stopped answering", time.monotonic() - started)
 
     def check_app(
         self,
@@ -137,7 +138,7 @@ class BrowserSession:
             return self._call(self._check(site_dir, entry, screenshot, timeout, app=True), timeout + 30)
         except TimeoutError:
             self._call(self._drop_browser(), timeout=30)
-            stopped = _failed_report("the browser stopped answering", time.monotonic() - started)
+            stopped = failed_report("the browser stopped answering", time.monotonic() - started)
             return failed_app_report(stopped)
 
     async def check_app_async(
@@ -181,7 +182,7 @@ class BrowserSession:
             self._loop.close()
 
     def _call(self, coro: Awaitable[T], timeout: float) -> T:
-        future = asyncio.run_coroutine_threadsafe(coro, self._loop)  # type: ignore[arg-type]
+        future: concurrent.futures.Future[T] = asyncio.run_coroutine_threadsafe(coro, self._loop)  # type: ignore[arg-type]
         try:
             return future.result(timeout)
         except TimeoutError:
@@ -222,12 +223,12 @@ class BrowserSession:
         started = time.monotonic()
         site_dir = Path(site_dir)
         if not (site_dir / entry).is_file():
-            missing = _failed_report(f"{entry} not found in {site_dir}", 0.0)
+            missing = failed_report(f"{entry} not found in {site_dir}", 0.0)
             return failed_app_report(missing) if app else missing
         browser = await self._ensure_browser()
-        kind = _AppRun if app else _PageRun
+        kind = AppRun if app else PageRun
         run = kind(started + timeout, min(LOAD_TIMEOUT, timeout / 4), min(OP_TIMEOUT, timeout / 4))
-        with _serve(site_dir) as origin:
+        with serve_site(site_dir) as origin:
             context = await browser.new_context(
                 viewport=VIEWPORT, service_workers="block", accept_downloads=False
             )
@@ -239,6 +240,6 @@ class BrowserSession:
                 except Exception:
                     # A renderer that will not die takes the browser with it; relaunch later.
                     await self._drop_browser()
-        if isinstance(run, _AppRun):
+        if isinstance(run, AppRun):
             return app_report(run, time.monotonic() - started)
         return page_report(run, time.monotonic() - started)

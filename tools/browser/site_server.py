@@ -21,7 +21,7 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
 
 
 @contextlib.contextmanager
-def _serve(site_dir: Path) -> Iterator[str]:
+def serve_site(site_dir: Path) -> Iterator[str]:
     """Serve site_dir (and nothing else) on 127.0.0.1 at a free port; yield the origin."""
     handler = functools.partial(_QuietHandler, directory=str(site_dir))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)

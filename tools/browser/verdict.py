@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from tools.browser.records import MAX_ERRORS, PageCheck, PageReport, _lines
+from tools.browser.records import MAX_ERRORS, PageCheck, PageReport, counted_lines
 
 if TYPE_CHECKING:
-    from tools.browser.run import _PageRun
+    from tools.browser.run import PageRun
 
 
-def page_report(run: _PageRun, duration: float) -> PageReport:
+def page_report(run: PageRun, duration: float) -> PageReport:
     why_not = run.stopped or "not reached"
     if run.unresponsive:
         loads = (False, run.unresponsive if run.loaded else f"{run.load_detail}; {run.unresponsive}")
@@ -43,20 +43,20 @@ def page_report(run: _PageRun, duration: float) -> PageReport:
         blocked_requests=list(run.blocked),
         screenshot=run.screenshot,
         duration=round(duration, 3),
-        dialogs=_lines(run.dialogs.items()),
+        dialogs=counted_lines(run.dialogs.items()),
         error_count=run.error_count,
         error_places=list(run.error_places),
     )
 
 
-def _error_lines(run: _PageRun) -> list[str]:
-    lines = _lines([*run.errors.items(), *run.console_errors.items()][:MAX_ERRORS])
+def _error_lines(run: PageRun) -> list[str]:
+    lines = counted_lines([*run.errors.items(), *run.console_errors.items()][:MAX_ERRORS])
     if run.suppressed:
         lines.append(f"... and {run.suppressed} more uncaught errors in timer callbacks")
     return lines
 
 
-def _failed_report(why: str, duration: float) -> PageReport:
+def failed_report(why: str, duration: float) -> PageReport:
     names = ("loads", "draws", "responds_to_keys", "advances")
     return PageReport(
         checks=[PageCheck(name, False, why) for name in names],

@@ -15,15 +15,12 @@ Code is never rewritten: every file's content is a verbatim slice of the answer.
 The package, one job per module: `records` (the data types), `languages` (tags, extensions,
 default names), `lines` (the answer as lines), `guess` (the language of untagged code),
 `names` (the names an answer gives), `blocks` (finding the code), `references` (what code
-loads), `layout` (blocks -> files) and `cli` (the command line).
+loads), `layout` (blocks -> files) and `cli` (the command line, not imported here).
 """
 
 from __future__ import annotations
 
-from typing import Any
-
 from tools.extract.blocks import find_blocks
-from tools.extract.cli import _make_app, run_cli
 from tools.extract.guess import guess_language, looks_like_commands
 from tools.extract.languages import default_name, language_of_name, normalise_language
 from tools.extract.layout import apply_layout, describe_blocks, extract_files
@@ -35,7 +32,6 @@ __all__ = [
     "ExtractedFile",
     "Extraction",
     "NoCodeError",
-    "app",
     "apply_layout",
     "block_references",
     "default_name",
@@ -49,13 +45,4 @@ __all__ = [
     "local_target",
     "looks_like_commands",
     "normalise_language",
-    "run_cli",
 ]
-
-
-def __getattr__(name: str) -> Any:
-    """`app`, the typer CLI, built on first use (typer is slow to import)."""
-    if name == "app":
-        globals()["app"] = built = _make_app()
-        return built
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,6 +1,6 @@
 """`python -m tools.extract answer.txt --out out/ [--force]`: see tools.extract.cli."""
 
-from tools.extract.cli import _make_app
+from tools.extract.cli import make_app
 
 if __name__ == "__main__":
-    _make_app()()
+    make_app()()

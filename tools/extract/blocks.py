@@ -6,8 +6,8 @@ import re
 
 from tools.extract.guess import guess_language
 from tools.extract.languages import language_of_name, normalise_language
-from tools.extract.lines import _first_answer_line, _Line, _Raw, _split_lines
-from tools.extract.names import _comment_name, _compatible, _parse_info, _preceding_names
+from tools.extract.lines import Line, RawLine, first_answer_line, split_lines
+from tools.extract.names import comment_name, compatible, parse_info, preceding_names
 from tools.extract.records import CodeBlock
 
 _FENCE = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|~{3,})(?P<info>.*)$")
@@ -23,9 +23,9 @@ def _closes(line: str, fence: str) -> bool:
 
 def find_blocks(answer: str) -> list[CodeBlock]:
     """All code in the answer, in order; prose is left out. No code -> []."""
-    lines = _split_lines(answer)
-    first = _first_answer_line(answer, lines)
-    raws: list[_Raw] = []
+    lines = split_lines(answer)
+    first = first_answer_line(answer, lines)
+    raws: list[RawLine] = []
     gaps: list[tuple[int, int]] = []  # line ranges outside fences
     gap_start = i = first
     while i < len(lines):
@@ -43,7 +43,7 @@ def find_blocks(answer: str) -> list[CodeBlock]:
         closed = j < len(lines)
         gaps.append((gap_start, i))
         raws.append(
-            _Raw(
+            RawLine(
                 first=i,
                 code_start=lines[i].end,
                 code_end=lines[j].start if closed else len(answer),
@@ -67,7 +67,7 @@ def find_blocks(answer: str) -> list[CodeBlock]:
     return [_make_block(index, answer, lines, raw) for index, raw in enumerate(raws)]
 
 
-def _wraps_a_fence(lines: list[_Line], i: int, info: str) -> bool:
+def _wraps_a_fence(lines: list[Line], i: int, info: str) -> bool:
     """A markdown (or bare) fence whose first line opens another fence with a language tag.
 
     Small models wrap their answer in ```markdown and then open ```python inside it, with a
@@ -81,7 +81,7 @@ def _wraps_a_fence(lines: list[_Line], i: int, info: str) -> bool:
     return bool(opened and opened["info"].strip().lower() not in _WRAPPERS)
 
 
-def _unfenced_html(lines: list[_Line], start: int, stop: int) -> _Raw | None:
+def _unfenced_html(lines: list[Line], start: int, stop: int) -> RawLine | None:
     """An HTML document written straight into the answer, without a fence."""
     begin = next((i for i in range(start, stop) if _HTML_START.match(lines[i].text)), None)
     if begin is None:
@@ -92,13 +92,13 @@ def _unfenced_html(lines: list[_Line], start: int, stop: int) -> _Raw | None:
     else:
         last = max(i for i in range(begin, stop) if lines[i].text.strip())
         truncated = True
-    return _Raw(begin, lines[begin].start, lines[last].end, None, truncated, start)
+    return RawLine(begin, lines[begin].start, lines[last].end, None, truncated, start)
 
 
-def _unfenced_code(answer: str, lines: list[_Line], first: int) -> _Raw | None:
+def _unfenced_code(answer: str, lines: list[Line], first: int) -> RawLine | None:
     """An answer that is plainly code from its first code line to its last."""
     code_lines = [
-        i for i in range(first, len(lines)) if lines[i].text.strip() and not _is_prose(lines[i].text)
+        i for i in range(first, len(lines)) if lines[i].text.strip() and not is_prose(lines[i].text)
     ]
     if not code_lines:
         return None
@@ -109,7 +109,7 @@ def _unfenced_code(answer: str, lines: list[_Line], first: int) -> _Raw | None:
     language = guess_language(answer[lines[begin].start : lines[last].end])
     if language in (None, "text", "shell"):
         return None
-    return _Raw(begin, lines[begin].start, lines[last].end, None, False, first)
+    return RawLine(begin, lines[begin].start, lines[last].end, None, False, first)
 
 
 # Lower-case keywords (prose sentences start with a capital) and upper-case SQL.
@@ -120,7 +120,7 @@ _CODE_STARTS = re.compile(
 _WORD = re.compile(r"^[(\"'`*_]*[A-Za-z][a-z'’-]*[)\"'`*_,.:;!?]*$")
 
 
-def _is_prose(line: str) -> bool:
+def is_prose(line: str) -> bool:
     """A sentence rather than code: mostly plain words, no code punctuation at the end."""
     text = line.strip()
     if text.startswith(("#", "//", "/*", "*", "<", "--")) or _CODE_STARTS.match(text):
@@ -131,20 +131,20 @@ def _is_prose(line: str) -> bool:
     return sum(bool(_WORD.match(token)) for token in tokens) >= 0.75 * len(tokens)
 
 
-def _make_block(index: int, answer: str, lines: list[_Line], raw: _Raw) -> CodeBlock:
+def _make_block(index: int, answer: str, lines: list[Line], raw: RawLine) -> CodeBlock:
     code = answer[raw.code_start : raw.code_end]
-    tag, fence_name = _parse_info(raw.info or "")
+    tag, fence_name = parse_info(raw.info or "")
     language = normalise_language(tag)
     if raw.info is None:  # unfenced: only an HTML document or plain code gets here
         language = guess_language(code)
 
-    label, prose = _preceding_names(lines, raw)
-    candidates = [(fence_name, "fence"), (label, "label"), (_comment_name(code), "comment")]
+    label, prose = preceding_names(lines, raw)
+    candidates = [(fence_name, "fence"), (label, "label"), (comment_name(code), "comment")]
     candidates.append((prose, "prose"))
 
     name_hint = name_source = None
     for name, source in candidates:
-        if name and (source == "fence" or _compatible(language, name)):
+        if name and (source == "fence" or compatible(language, name)):
             name_hint, name_source = name, source
             break
     if language is None and name_hint:

@@ -1,7 +1,7 @@
 """The command line: `python -m tools.extract answer.txt --out out/ [--force]`.
 
-`app` is built on first use: typer takes longer to import than everything else here, and
-the pipeline imports the extractor without its CLI.
+`make_app()` builds the typer app on demand: typer takes longer to import than everything
+else here, and the pipeline imports the extractor without its CLI.
 """
 
 from __future__ import annotations
@@ -38,15 +38,21 @@ def _read_answer(source: str) -> str:
 
 
 def run_cli(response_file: str, out: Path, force: bool = False) -> None:
-    """Extract the code files from a model's answer and write them into --out."""
-    from tools.files import OutputExistsError, UnsafePathError, write_files  # they import this module
+    """Extract the code files from a model's answer and write them into --out.
+
+    Exit codes: 0 written, 1 no usable code in the answer (none, or an unsafe file name),
+    2 bad input (no such file, not UTF-8, files already there without --force).
+    """
+    from tools.files import OutputExistsError, UnsafePathError, write_files
     from tools.lazy import lazy_verdict
 
     answer = _read_answer(response_file)
     try:
         extraction = extract_files(answer)
         written = write_files(out, extraction.files, force=force)
-    except (NoCodeError, UnsafePathError, OutputExistsError) as exc:
+    except OutputExistsError as exc:  # bad input: the user decides with --force
+        raise _fail(str(exc), 2) from None
+    except (NoCodeError, UnsafePathError) as exc:  # the answer failed, as in agents.run
         raise _fail(str(exc)) from None
     except OSError as exc:
         raise _fail(f"{exc.filename or out}: {exc.strerror}") from None
@@ -68,7 +74,7 @@ def run_cli(response_file: str, out: Path, force: bool = False) -> None:
         print(f"warning: {warning}", file=sys.stderr)
 
 
-def _make_app() -> Any:
+def make_app() -> Any:
     import typer
 
     cli = typer.Typer(add_completion=False, pretty_exceptions_enable=False)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 
-from tools.extract.languages import _words
+from tools.extract.languages import word_list
 
 _SIGNALS: dict[str, list[tuple[re.Pattern[str], int]]] = {
     "python": [
@@ -55,7 +55,7 @@ _CSS_SELECTOR = re.compile(
 _CSS_DECLARATION = re.compile(r"^\s*-{0,2}[a-z-]+\s*:\s*[^;{}]+;?\s*$")
 _CSS_AT = re.compile(r"@media|@keyframes|@import|@font-face|:root\b|!important")
 _COMMANDS = set(
-    _words(
+    word_list(
         "npm npx yarn pnpm pip pip3 pipx python python3 py node cd mkdir git uv uvx poetry brew apt "
         "apt-get sudo curl wget export set source chmod touch ls cp mv rm cat echo open start code "
         "deno bun docker docker-compose make go cargo rustc gcc g++ javac java conda pytest streamlit "
@@ -83,7 +83,7 @@ def looks_like_commands(code: str) -> bool:
     return True
 
 
-def _looks_like_tree(code: str) -> bool:
+def looks_like_tree(code: str) -> bool:
     return any(mark in code for mark in ("├──", "└──", "|-- ", "`-- "))
 
 
@@ -114,7 +114,7 @@ def guess_language(code: str) -> str | None:
             pass
     if looks_like_commands(text):
         return "shell"
-    if _looks_like_tree(text):
+    if looks_like_tree(text):
         return "text"
 
     lines = [line for line in text.splitlines() if line.strip()]

@@ -5,12 +5,12 @@ from __future__ import annotations
 import posixpath
 
 
-def _words(text: str) -> list[str]:
+def word_list(text: str) -> list[str]:
     """A long word list written as one string, to keep the tables short."""
     return text.split()
 
 
-_ALIASES = {
+ALIASES = {
     **dict.fromkeys(["js", "javascript", "mjs", "cjs", "node", "es6", "ecmascript"], "javascript"),
     **dict.fromkeys(["ts", "typescript", "mts"], "typescript"),
     **dict.fromkeys(["py", "python", "python3", "py3"], "python"),
@@ -38,13 +38,13 @@ _ALIASES = {
     **dict.fromkeys(["env", "dotenv"], "dotenv"),
     **{
         name: name
-        for name in _words(
+        for name in word_list(
             "tsx jsx css scss sass less toml ini xml svg vue svelte java swift php lua r dart scala"
         )
     },
 }
 
-_EXTENSIONS = {
+EXTENSIONS = {
     **dict.fromkeys([".html", ".htm"], "html"),
     **dict.fromkeys([".js", ".mjs", ".cjs"], "javascript"),
     **dict.fromkeys([".ts", ".mts"], "typescript"),
@@ -135,20 +135,20 @@ _DEFAULT_NAMES = {
 
 # Languages whose blocks are files only when the answer names them: commands, output,
 # directory trees and patches are shown to the reader, not saved.
-_NAMED_ONLY = {"shell", "text", "diff", "markdown", "dotenv"}
+NAMED_ONLY = {"shell", "text", "diff", "markdown", "dotenv"}
 
 # Which languages may share a name: a hint "game.js" on a ```jsx block is fine, on a
 # ```css block it names some other file the prose talks about.
-_FAMILIES = {
+FAMILIES = {
     **dict.fromkeys(["javascript", "typescript", "jsx", "tsx"], "js"),
     **dict.fromkeys(["css", "scss", "sass", "less"], "css"),
     **dict.fromkeys(["html", "vue", "svelte", "php", "xml", "svg"], "markup"),
 }
 
 # Library names that look like file names in prose ("a Three.js scene").
-_LIBRARY_NAMES = {
+LIBRARY_NAMES = {
     f"{name}.js"
-    for name in _words(
+    for name in word_list(
         "node vue next nuxt three react express chart p5 d3 anime matter phaser pixi "
         "babylon ember backbone angular nest deno socket moment alpine htmx"
     )
@@ -162,7 +162,7 @@ def normalise_language(tag: str | None) -> str | None:
     tag = tag.strip().strip("{}").lstrip(".").lower()
     if not tag or "=" in tag:
         return None
-    return _ALIASES.get(tag, tag)
+    return ALIASES.get(tag, tag)
 
 
 def language_of_name(name: str) -> str | None:
@@ -170,7 +170,7 @@ def language_of_name(name: str) -> str | None:
     base = posixpath.basename(name).lower()
     if base in _BARE_NAMES:
         return _BARE_NAMES[base]
-    return _EXTENSIONS.get(posixpath.splitext(base)[1])
+    return EXTENSIONS.get(posixpath.splitext(base)[1])
 
 
 def default_name(language: str | None) -> str | None:

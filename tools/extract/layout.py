@@ -6,10 +6,10 @@ import json
 import re
 from dataclasses import dataclass
 
-from tools.extract.blocks import _is_prose, find_blocks
-from tools.extract.guess import _looks_like_tree, looks_like_commands
-from tools.extract.languages import _NAMED_ONLY, default_name, language_of_name
-from tools.extract.lines import _THINK_OPEN
+from tools.extract.blocks import find_blocks, is_prose
+from tools.extract.guess import looks_like_commands, looks_like_tree
+from tools.extract.languages import NAMED_ONLY, default_name, language_of_name
+from tools.extract.lines import THINK_OPEN
 from tools.extract.records import CodeBlock, ExtractedFile, Extraction, NoCodeError
 from tools.extract.references import block_references, find_references
 
@@ -27,13 +27,13 @@ def _drop_reason(block: CodeBlock) -> str | None:
         return None  # named, or a script with a shebang
     if not block.code.strip():
         return "empty"
-    if _looks_like_tree(block.code):
+    if looks_like_tree(block.code):
         return "a directory tree"
     if looks_like_commands(block.code):
         return "shell commands"
-    if block.language is None and all(_is_prose(line) for line in block.code.splitlines() if line.strip()):
+    if block.language is None and all(is_prose(line) for line in block.code.splitlines() if line.strip()):
         return "prose"  # "Open index.html in your browser." in a fence
-    if block.language in _NAMED_ONLY:
+    if block.language in NAMED_ONLY:
         if block.language == "shell" and re.search(r"^\s*(if|for|while|function)\b", block.code, re.M):
             return None  # a script with control flow, not a list of commands
         return {"shell": "shell commands", "text": "plain text"}.get(
@@ -59,7 +59,7 @@ def extract_files(answer: str) -> Extraction:
     """Find the blocks and lay them out as files; raise NoCodeError if there are none."""
     blocks = find_blocks(answer)
     if not blocks:
-        opened = _THINK_OPEN.match(answer)
+        opened = THINK_OPEN.match(answer)
         if opened and not re.search(rf"</{opened.group(1)}>", answer, re.IGNORECASE):
             raise NoCodeError(f"no code in the answer: it stops inside its <{opened.group(1)}> part")
         raise NoCodeError("no code in the answer: it has no fenced code block and no HTML/code document")

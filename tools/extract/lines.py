@@ -7,31 +7,31 @@ from dataclasses import dataclass
 
 
 @dataclass(frozen=True)
-class _Line:
+class Line:
     start: int  # offset of the line in the answer
     end: int  # offset just after its newline (or the end of the answer)
     text: str  # the line without "\n" or "\r\n"
 
 
-def _split_lines(text: str) -> list[_Line]:
+def split_lines(text: str) -> list[Line]:
     """Split on "\n" only: str.splitlines also splits on characters code may contain."""
-    lines: list[_Line] = []
+    lines: list[Line] = []
     start = 0
     while start < len(text):
         newline = text.find("\n", start)
         end = len(text) if newline < 0 else newline + 1
         body = text[start : newline if newline >= 0 else end]
-        lines.append(_Line(start, end, body.removesuffix("\r")))
+        lines.append(Line(start, end, body.removesuffix("\r")))
         start = end
     return lines
 
 
-_THINK_OPEN = re.compile(r"\s*<(think|thinking|reasoning)>", re.IGNORECASE)
+THINK_OPEN = re.compile(r"\s*<(think|thinking|reasoning)>", re.IGNORECASE)
 
 
-def _first_answer_line(answer: str, lines: list[_Line]) -> int:
+def first_answer_line(answer: str, lines: list[Line]) -> int:
     """Skip a reasoning model's <think>...</think> preamble: its code is drafts."""
-    opened = _THINK_OPEN.match(answer)
+    opened = THINK_OPEN.match(answer)
     if not opened:
         return 0
     closing = re.compile(rf"</{opened.group(1)}>", re.IGNORECASE).search(answer)
@@ -41,7 +41,7 @@ def _first_answer_line(answer: str, lines: list[_Line]) -> int:
 
 
 @dataclass(frozen=True)
-class _Raw:
+class RawLine:
     """A block before it is named: line numbers into the answer's lines."""
 
     first: int  # index of the first line that may hold hints (the fence line, or code)

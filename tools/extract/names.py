@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import re
 
-from tools.extract.languages import _ALIASES, _EXTENSIONS, _FAMILIES, _LIBRARY_NAMES, language_of_name
-from tools.extract.lines import _Line, _Raw
+from tools.extract.languages import ALIASES, EXTENSIONS, FAMILIES, LIBRARY_NAMES, language_of_name
+from tools.extract.lines import Line, RawLine
 
 _EXT_PATTERN = "|".join(
-    re.escape(ext[1:]) for ext in sorted(_EXTENSIONS, key=len, reverse=True) if ext != ".env"
+    re.escape(ext[1:]) for ext in sorted(EXTENSIONS, key=len, reverse=True) if ext != ".env"
 )
 _FILE_NAME = re.compile(
     rf"(?<![\w./@:-])((?:[\w.-]+/)*[\w-][\w.-]*\.(?:{_EXT_PATTERN})"
@@ -26,7 +26,7 @@ _INFO_KEY = re.compile(
 def _names_in(text: str) -> list[str]:
     """File names mentioned in a line; library names such as Three.js are not files."""
     names = [match.group(1) for match in _FILE_NAME.finditer(text)]
-    return [name.removeprefix("./") for name in names if name.lower() not in _LIBRARY_NAMES]
+    return [name.removeprefix("./") for name in names if name.lower() not in LIBRARY_NAMES]
 
 
 def _one_name(text: str) -> str | None:
@@ -40,7 +40,7 @@ def _one_name(text: str) -> str | None:
     return everything.pop() if len(everything) == 1 else None
 
 
-def _parse_info(info: str) -> tuple[str | None, str | None]:
+def parse_info(info: str) -> tuple[str | None, str | None]:
     """A fence info string -> (language tag, file name): `js game.js`, `html title="x"`."""
     if not info:
         return None, None
@@ -49,7 +49,7 @@ def _parse_info(info: str) -> tuple[str | None, str | None]:
     if ":" in first and not first.startswith(":"):  # ```js:game.js
         tag, _, after = first.partition(":")
         name = _one_name(after)
-    elif first.lower() not in _ALIASES and _FILE_NAME.fullmatch(first.removeprefix("./")):
+    elif first.lower() not in ALIASES and _FILE_NAME.fullmatch(first.removeprefix("./")):
         return language_of_name(first), first.removeprefix("./")  # ```index.html
     if name is None:
         keyed = _INFO_KEY.search(info)
@@ -63,7 +63,7 @@ _COMMENT_START = re.compile(
 _AFTER_NAME = ("-->", "*/", "-", "\u2013", "\u2014", ":", "(", "|")
 
 
-def _comment_name(code: str) -> str | None:
+def comment_name(code: str) -> str | None:
     """A name in the block's first comment line: `// game.js`, `<!-- index.html -->`."""
     for line in code.splitlines()[:3]:
         if not line.strip() or line.startswith("#!"):
@@ -75,13 +75,13 @@ def _comment_name(code: str) -> str | None:
             return None
         after = rest[found.end() :].lstrip("`*").strip()
         name = found.group(1).removeprefix("./")
-        if (not after or after.startswith(_AFTER_NAME)) and name.lower() not in _LIBRARY_NAMES:
+        if (not after or after.startswith(_AFTER_NAME)) and name.lower() not in LIBRARY_NAMES:
             return name
         return None
     return None
 
 
-def _preceding_names(lines: list[_Line], raw: _Raw) -> tuple[str | None, str | None]:
+def preceding_names(lines: list[Line], raw: RawLine) -> tuple[str | None, str | None]:
     """Names on the lines just before the block -> (label name, prose name).
 
     A label is a heading, a bold or backticked name, or `File: x` up to three lines up;
@@ -101,9 +101,9 @@ def _preceding_names(lines: list[_Line], raw: _Raw) -> tuple[str | None, str | N
     return label, prose
 
 
-def _compatible(language: str | None, name: str) -> bool:
+def compatible(language: str | None, name: str) -> bool:
     """Can a block in `language` be the file `name`? Unknown on either side: yes."""
     implied = language_of_name(name)
     if language in (None, "text") or implied is None:
         return True
-    return _FAMILIES.get(language, language) == _FAMILIES.get(implied, implied)
+    return FAMILIES.get(language, language) == FAMILIES.get(implied, implied)

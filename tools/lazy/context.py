@@ -5,16 +5,16 @@ from __future__ import annotations
 
 import re
 
-from tools.lazy.rules import _comment_kind
-from tools.lazy.scanner import _indent, _Scanned
+from tools.lazy.rules import comment_kind
+from tools.lazy.scanner import Scanned, indent_of
 
 
-def _comment_only(item: _Scanned) -> bool:
+def _comment_only(item: Scanned) -> bool:
     """A line that is all comment (an empty `#` or a line inside /* ... */ too)."""
     return bool(item.comment_kind) and not item.code.strip()
 
 
-def _nothing_follows(lines: list[_Scanned], index: int) -> bool:
+def _nothing_follows(lines: list[Scanned], index: int) -> bool:
     """True when no code follows the comment on line `index` in its block.
 
     A placeholder stands where code should be, so what comes next closes the block, is
@@ -27,13 +27,13 @@ def _nothing_follows(lines: list[_Scanned], index: int) -> bool:
     if later is None:
         return True
     closes = bool(re.match(r"[}\])]|</|\?>|end\b", later.raw))
-    return closes or _indent(later.line) < _indent(lines[index].line)
+    return closes or indent_of(later.line) < indent_of(lines[index].line)
 
 
-def _judge_comment(scanned: list[_Scanned], index: int) -> str | None:
+def judge_comment(scanned: list[Scanned], index: int) -> str | None:
     """The kind of placeholder the comment on line `index` is, weighing what surrounds it."""
     item = scanned[index]
-    judged = _comment_kind(item.comment, item.comment_kind)
+    judged = comment_kind(item.comment, item.comment_kind)
     if judged is None:
         return None
     kind, sure = judged
@@ -54,7 +54,7 @@ def _judge_comment(scanned: list[_Scanned], index: int) -> str | None:
 _ELLIPSES = ("...", "…")
 
 
-def _bracketed_kind(line: str) -> str | None:
+def bracketed_kind(line: str) -> str | None:
     """`[... rest of the code ...]` or `(remaining functions)`: a placeholder outside a comment.
 
     Plain string operations: the regex this was (`\\s*(.*?)\\s*` between brackets) took
@@ -69,5 +69,5 @@ def _bracketed_kind(line: str) -> str | None:
     inner = inner[: len(inner) - len(tail)].rstrip()
     if not inner or re.search(r"[=;(){}<>]", inner):
         return None
-    judged = _comment_kind(inner, "markup")
+    judged = comment_kind(inner, "markup")
     return judged[0] if judged else None

@@ -6,33 +6,33 @@ import re
 from collections.abc import Sequence
 
 from tools.extract import ExtractedFile, guess_language, language_of_name
-from tools.lazy.context import _bracketed_kind, _judge_comment
-from tools.lazy.python_stubs import _docstring_only_functions, _is_bare_ellipsis
+from tools.lazy.context import bracketed_kind, judge_comment
+from tools.lazy.python_stubs import docstring_only_functions, is_bare_ellipsis
 from tools.lazy.records import LazyVerdict, Placeholder
-from tools.lazy.scanner import _SKIPPED, _scan
+from tools.lazy.scanner import SKIPPED_LANGUAGES, scan_code
 
 
 def find_placeholders(code: str, language: str | None = None) -> list[Placeholder]:
     """Every line of `code` that stands for code left out."""
-    if language in _SKIPPED:
+    if language in SKIPPED_LANGUAGES:
         return []
-    scanned = list(_scan(code, language))
+    scanned = list(scan_code(code, language))
     lines = [item.line for item in scanned]
     found: list[Placeholder] = []
     for index, item in enumerate(scanned):
         kind = None
         bare = item.code.strip()
         if item.comment:
-            kind = _judge_comment(scanned, index)
-        if kind is None and _is_bare_ellipsis(bare, lines, index, language):
+            kind = judge_comment(scanned, index)
+        if kind is None and is_bare_ellipsis(bare, lines, index, language):
             kind = "ellipsis-body"
         if kind is None and not item.comment and not re.search(r"[\"'`]", item.raw):
-            kind = _bracketed_kind(item.raw)
+            kind = bracketed_kind(item.raw)
         if kind:
             found.append(Placeholder(item.number, item.raw, kind))
     if language == "python":
         flagged = {p.line for p in found}
-        found += [p for p, end in _docstring_only_functions(lines) if not flagged & {*range(p.line, end + 1)}]
+        found += [p for p, end in docstring_only_functions(lines) if not flagged & {*range(p.line, end + 1)}]
         found.sort(key=lambda p: p.line)
     return found
 

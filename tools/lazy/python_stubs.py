@@ -11,7 +11,7 @@ import bisect
 import re
 
 from tools.lazy.records import Placeholder
-from tools.lazy.scanner import _indent
+from tools.lazy.scanner import indent_of
 
 _STUB_DECORATORS = re.compile(r"^\s*@(?:\w+\.)*(?:abstract\w*|overload)\b")
 _ABSTRACT_CLASS = re.compile(r"^\s*class\s+\w+\s*(?:\[.*\])?\(.*\b(?:Protocol|ABC|ABCMeta|Interface)\b")
@@ -45,7 +45,7 @@ def _block_tables(lines: list[str]) -> tuple[list[int], list[int]]:
     any_at: list[int] = []  # any line, indents rising (for the nearest with indent <= ours)
     any_indents: list[int] = []
     for i, line in enumerate(lines):
-        indent = _indent(line)
+        indent = indent_of(line)
         below = bisect.bisect_left(code_indents, indent)  # code_at[:below] have smaller indents
         opener[i] = code_at[below - 1] if below else -1
         if line.strip() and not line.lstrip().startswith("#"):
@@ -90,7 +90,7 @@ def _is_python_stub(lines: list[str], index: int) -> bool:
 _BARE_ELLIPSIS = re.compile(r"^(?:\.{3}|…)[;,]?$")
 
 
-def _is_bare_ellipsis(bare: str, lines: list[str], index: int, language: str | None) -> bool:
+def is_bare_ellipsis(bare: str, lines: list[str], index: int, language: str | None) -> bool:
     """`...` standing alone where code should be (or `def f(): ...` outside a stub)."""
     pythonic = language in (None, "python")
     if pythonic and re.match(r"^(?:async\s+)?def\s.*:\s*\.\.\.$", bare):
@@ -108,7 +108,7 @@ def _inside_brackets(lines: list[str], index: int) -> bool:
     return before.endswith((",", "[", "("))
 
 
-def _docstring_only_functions(lines: list[str]) -> list[tuple[Placeholder, int]]:
+def docstring_only_functions(lines: list[str]) -> list[tuple[Placeholder, int]]:
     """Functions whose whole body is their docstring (maybe plus `pass`): the signature was
     copied and the code never written. Stubs that are meant to be empty are left alone."""
     # Parse the scanner's lines, so ast's line numbers index them (a lone "\r" is a line

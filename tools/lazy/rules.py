@@ -158,7 +158,7 @@ _LEAD_IN = re.compile(
 )
 
 
-def _comment_kind(comment: str, where: str) -> tuple[str, bool] | None:
+def comment_kind(comment: str, where: str) -> tuple[str, bool] | None:
     """(kind, sure) when a comment is a placeholder, else None; unsure ones need context."""
     text = re.sub(r"^[\s*#/!-]+", "", comment).strip().lower()  # JSDoc stars, extra slashes
     text = text.replace("…", "...")

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 _HASH = {"python", "shell", "yaml", "toml", "ruby", "r", "dockerfile", "makefile", "dotenv", "ini"}
 _MARKUP = {"html", "xml", "svg", "vue", "svelte", "markdown", "php"}
-_SKIPPED = {"markdown", "text", "diff"}  # prose and patches: "..." there is not code
+SKIPPED_LANGUAGES = {"markdown", "text", "diff"}  # prose and patches: "..." there is not code
 
 
 @dataclass(frozen=True)
@@ -49,7 +49,7 @@ def _syntax(language: str | None) -> _Syntax:
 
 
 @dataclass(frozen=True)
-class _Scanned:
+class Scanned:
     number: int  # 1-based
     line: str  # the line as written (without its line ending)
     raw: str  # the line, stripped
@@ -58,7 +58,7 @@ class _Scanned:
     comment_kind: str  # "line", "block" (/* */), "markup" (<!-- -->) or ""
 
 
-def _scan(code: str, language: str | None) -> Iterator[_Scanned]:
+def scan_code(code: str, language: str | None) -> Iterator[Scanned]:
     """Split each line into comment text and code, skipping strings; state spans lines."""
     syntax = _syntax(language)
     special = syntax.special()
@@ -110,7 +110,7 @@ def _scan(code: str, language: str | None) -> Iterator[_Scanned]:
                 continue
             outside.append(char)
             i += 1
-        yield _Scanned(number, line, line.strip(), " ".join(comment).strip(), "".join(outside), kind)
+        yield Scanned(number, line, line.strip(), " ".join(comment).strip(), "".join(outside), kind)
 
 
 def _string_end(line: str, start: int, quote: str) -> int:
@@ -125,5 +125,5 @@ def _string_end(line: str, start: int, quote: str) -> int:
     return -1
 
 
-def _indent(line: str) -> int:
+def indent_of(line: str) -> int:
     return len(line) - len(line.lstrip())

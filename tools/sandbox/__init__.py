@@ -80,23 +80,16 @@ such a run reports `infrastructure`.
 Thread-safe: no `preexec_fn` is used (privileges are dropped by subprocess's own `user=`/
 `group=` or by `setpriv`), so runs may be started from several threads at once.
 
-The package, one job per module: `records` (isolation names, limits, results), `probe`
-(which mechanism works here), `uids` (the per-run uid and its task count), `rundir` (the
-run dir and the socket guard), `argv` (prlimit, bwrap, unshare and the environment), `pump`
-(feeding, reading, timing out and killing a run), `run` (`run_sandboxed`) and `overhead`
-(`python -m tools.sandbox`).
+The package, one job per module: `records` (isolation names, limits, results), `uids`
+(the per-run uid and its task count), `rundir` (the run dir and the socket guard), `argv`
+(prlimit, bwrap, unshare and the environment), `pump` (feeding, reading, timing out and
+killing a run), `run` (`run_sandboxed`, and which mechanism works here: `sandbox_status`)
+and `overhead` (`python -m tools.sandbox`).
 """
 
 from __future__ import annotations
 
 from tools.sandbox.overhead import main
-from tools.sandbox.probe import (
-    SandboxStatus,
-    available_isolations,
-    describe_isolation,
-    isolation_available,
-    sandbox_status,
-)
 from tools.sandbox.records import (
     BWRAP,
     DEFAULT_PATH,
@@ -106,7 +99,14 @@ from tools.sandbox.records import (
     SandboxLimits,
     SandboxResult,
 )
-from tools.sandbox.run import run_sandboxed
+from tools.sandbox.run import (
+    SandboxStatus,
+    available_isolations,
+    describe_isolation,
+    isolation_available,
+    run_sandboxed,
+    sandbox_status,
+)
 from tools.sandbox.uids import SANDBOX_UID_BASE
 
 __all__ = [

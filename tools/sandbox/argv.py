@@ -11,7 +11,7 @@ import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from tools.sandbox.records import DEFAULT_PATH, SOCKET_GUARD, SandboxLimits, _which
+from tools.sandbox.records import DEFAULT_PATH, SOCKET_GUARD, SandboxLimits, find_tool
 
 _REPO_ROOT = Path(__file__).resolve().parents[2]  # tools/sandbox/argv.py -> the repository
 _NODE_NAMES = ("node", "nodejs")
@@ -25,12 +25,12 @@ def _node_heap_mb(limits: SandboxLimits) -> int:
     return max(16, limits.memory_mb * 3 // 4)
 
 
-def _prlimit(cmd: Sequence[str], limits: SandboxLimits, nproc: int) -> list[str]:
+def prlimit_argv(cmd: Sequence[str], limits: SandboxLimits, nproc: int) -> list[str]:
     mem = limits.memory_mb * 1024 * 1024
     memory = f"--data={mem}:{mem}" if _is_node(cmd) else f"--as={mem}:{mem}"
     cpu, fsize, nofile = limits.cpu_seconds, limits.max_file_bytes, limits.max_open_files
     return [
-        _which("prlimit") or "prlimit",
+        find_tool("prlimit") or "prlimit",
         f"--cpu={cpu}:{cpu + 1}",
         memory,
         f"--nproc={nproc}:{nproc}",
@@ -112,7 +112,7 @@ def _reexposed_dirs(cmd0: str, covered: Sequence[str]) -> list[tuple[str, str]]:
 def _setpriv(uid: int) -> list[str]:
     """Become `uid` (no groups, no capabilities) and die with the parent; for root callers."""
     return [
-        _which("setpriv") or "setpriv",
+        find_tool("setpriv") or "setpriv",
         f"--reuid={uid}",
         f"--regid={uid}",
         "--clear-groups",
@@ -144,7 +144,7 @@ def _disk_bytes(limits: SandboxLimits) -> int:
     return limits.max_disk_mb * 1024 * 1024
 
 
-def _bwrap_argv(
+def bwrap_argv(
     work: Path,
     inner: list[str],
     limits: SandboxLimits,
@@ -157,7 +157,7 @@ def _bwrap_argv(
     The work dir is a fresh dir in the sandbox's own /tmp (one tmpfs of `max_disk_mb` for
     both); `inner` (started_marker with copy_in) copies the run's files into it from the
     host's run dir, shown read-only at INPUT_DIR."""
-    argv = [_which("bwrap") or "bwrap", "--die-with-parent", "--new-session"]
+    argv = [find_tool("bwrap") or "bwrap", "--die-with-parent", "--new-session"]
     if uid is None:
         argv += ["--unshare-all"]
     else:
@@ -197,7 +197,7 @@ def _bwrap_argv(
     return argv
 
 
-def _unshare_argv(
+def unshare_argv(
     work: Path, inner: list[str], limits: SandboxLimits, uid: int, command: str = ""
 ) -> list[str]:
     """unshare (as root) runs a tiny sh script that mounts, then setpriv drops to `uid`."""
@@ -230,12 +230,12 @@ def _unshare_argv(
     lines.append(f"cd {q(str(work))}")
     closes = " ".join(f"{3 + i}<&-" for i in range(len(reexposed) + 1))
     lines.append(f'exec {closes} "$@"')
-    unshare = [_which("unshare") or "unshare", "--net", "--mount", "--pid", "--ipc", "--uts"]
+    unshare = [find_tool("unshare") or "unshare", "--net", "--mount", "--pid", "--ipc", "--uts"]
     unshare += ["--fork", "--kill-child", "--mount-proc", "--propagation", "private", "--"]
     return [*unshare, "/bin/sh", "-c", "\n".join(lines), "sh", *_setpriv(uid), *inner]
 
 
-def _environment(
+def sandbox_environment(
     cmd: Sequence[str], root: Path, isolation: str, limits: SandboxLimits, extra: Mapping[str, str] | None
 ) -> dict[str, str]:
     work = str(root / "work")

@@ -6,9 +6,8 @@ import shlex
 import subprocess
 import time
 
-from tools.sandbox.probe import available_isolations, isolation_available
 from tools.sandbox.records import DEFAULT_PATH
-from tools.sandbox.run import run_sandboxed
+from tools.sandbox.run import available_isolations, isolation_available, run_sandboxed
 
 
 def _timed(cmd: list[str], isolation: str | None) -> float:

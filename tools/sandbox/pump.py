@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass
 
 from tools.sandbox.records import DEFAULT_PATH, SandboxLimits
-from tools.sandbox.uids import SANDBOX_UID_BASE, _count_tasks
+from tools.sandbox.uids import SANDBOX_UID_BASE, count_tasks
 
 _DRAIN_GRACE = 1.0  # seconds to collect remaining output once the process is gone or killed
 
@@ -25,7 +25,7 @@ def _has_exited(pid: int) -> bool:
         return True
 
 
-class _Killer:
+class Killer:
     """Kills a run's whole process tree: its process group and, if it has one, its uid."""
 
     def __init__(self, pid: int, uid: int | None) -> None:
@@ -35,7 +35,7 @@ class _Killer:
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(self.pid, signal.SIGKILL)
         uid = self.uid
-        if whole_uid and uid is not None and uid >= SANDBOX_UID_BASE and _count_tasks(uid, besides=self.pid):
+        if whole_uid and uid is not None and uid >= SANDBOX_UID_BASE and count_tasks(uid, besides=self.pid):
             # kill(-1) sent *as the run's uid* reaches exactly that uid's processes. Once
             # none is left, none can appear: only they could start more as that uid.
             subprocess.Popen(
@@ -52,7 +52,7 @@ class _Killer:
 
 
 @dataclass
-class _Pumped:
+class Pumped:
     stdout: bytes
     stderr: bytes
     timed_out: bool
@@ -61,15 +61,15 @@ class _Pumped:
     cpu_time: float
 
 
-def _pump(
+def pump_output(
     proc: subprocess.Popen[bytes],
     stdin: bytes | None,
     limits: SandboxLimits,
     deadline: float,
-    killer: _Killer,
+    killer: Killer,
     always_kill_uid: bool,
     stderr_marker: int = 0,
-) -> _Pumped:
+) -> Pumped:
     """Feed stdin, read capped stdout/stderr, and enforce the deadline; then reap the child.
     `stderr_marker` bytes of stderr (the sandbox's started marker) do not count to its cap."""
     assert proc.stdout is not None and proc.stderr is not None
@@ -89,8 +89,9 @@ def _pump(
             sel.register(stdin_fd, selectors.EVENT_WRITE)
         else:
             proc.stdin.close()
+    pidfd: int | None
     try:
-        pidfd: int | None = os.pidfd_open(proc.pid)
+        pidfd = os.pidfd_open(proc.pid)
         sel.register(pidfd, selectors.EVENT_READ)
     except (AttributeError, OSError):
         pidfd = None
@@ -156,14 +157,14 @@ def _pump(
 
     if not exited:
         killer.kill(whole_uid=True)
-    for fd in list(sel.get_map()):
-        sel.unregister(fd)
+    for registered in list(sel.get_map()):
+        sel.unregister(registered)
     sel.close()
     if pidfd is not None:
         os.close(pidfd)
-    for pipe in (proc.stdin, proc.stdout, proc.stderr):
-        if pipe is not None and not pipe.closed:
-            pipe.close()
+    for stream in (proc.stdin, proc.stdout, proc.stderr):
+        if stream is not None and not stream.closed:
+            stream.close()
     try:
         _, status, usage = os.wait4(proc.pid, 0)
     except ChildProcessError:  # someone else reaped it (a waitpid(-1) SIGCHLD handler)
@@ -171,7 +172,7 @@ def _pump(
     else:
         cpu_time = usage.ru_utime + usage.ru_stime
     proc.returncode = os.waitstatus_to_exitcode(status) if status >= 0 else -1
-    return _Pumped(
+    return Pumped(
         stdout=bytes(bufs[out_fd]),
         stderr=bytes(bufs[err_fd]),
         timed_out=timed_out,

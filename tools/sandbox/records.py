@@ -57,5 +57,5 @@ class SandboxResult:
         )
 
 
-def _which(name: str) -> str | None:
+def find_tool(name: str) -> str | None:
     return shutil.which(name, path=DEFAULT_PATH)

@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import secrets
 import signal
 import subprocess
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from tools.sandbox.argv import _bwrap_argv, _environment, _prlimit, _unshare_argv, started_marker
-from tools.sandbox.probe import isolation_available
-from tools.sandbox.pump import _Killer, _pump, _Pumped
+from tools.sandbox.argv import bwrap_argv, prlimit_argv, sandbox_environment, started_marker, unshare_argv
+from tools.sandbox.pump import Killer, Pumped, pump_output
 from tools.sandbox.records import (
     BWRAP,
     DEFAULT_PATH,
@@ -23,9 +23,10 @@ from tools.sandbox.records import (
     UNSHARE,
     SandboxLimits,
     SandboxResult,
+    find_tool,
 )
-from tools.sandbox.rundir import _prepare_dir, _remove_dir
-from tools.sandbox.uids import _allocate_uid, _count_tasks, _release_uid
+from tools.sandbox.rundir import prepare_dir, remove_dir
+from tools.sandbox.uids import allocate_uid, count_tasks, release_uid
 
 _MEMORY_MARKERS = (
     "MemoryError",
@@ -37,7 +38,7 @@ _MEMORY_MARKERS = (
 )
 
 
-def _killed_reason(returncode: int | None, pumped: _Pumped, stderr: str, limits: SandboxLimits) -> str | None:
+def _killed_reason(returncode: int | None, pumped: Pumped, stderr: str, limits: SandboxLimits) -> str | None:
     if pumped.timed_out:
         return "timeout"
     if pumped.overflow:
@@ -64,7 +65,7 @@ def run_sandboxed(
     files: Mapping[str, str | bytes] | None = None,
     *,
     stdin: str | None = None,
-    limits: SandboxLimits = SandboxLimits(),  # noqa: B008 - frozen, safe as a default
+    limits: SandboxLimits = SandboxLimits(),  # frozen, safe as a default
     env: Mapping[str, str] | None = None,
     isolation: str | None = None,
 ) -> SandboxResult:
@@ -81,13 +82,13 @@ def run_sandboxed(
     isolation = isolation or isolation_available()
     if isolation not in ISOLATIONS:
         raise ValueError(f"unknown isolation {isolation!r}; expected one of {ISOLATIONS}")
-    uid = _allocate_uid()
-    root = _prepare_dir(files, uid)
+    uid = allocate_uid()
+    root = prepare_dir(files, uid)
     try:
         result = _run(list(cmd), root, uid, isolation, stdin, limits, env)
     finally:
-        _remove_dir(root)
-        _release_uid(uid)
+        remove_dir(root)
+        release_uid(uid)
     exec_failed = result.infrastructure is None and result.returncode in (126, 127)
     if exec_failed and (problem := _command_problem(cmd[0], isolation, env)):
         return replace(result, infrastructure=problem)
@@ -125,16 +126,16 @@ def _run(
     if uid is not None or isolation != SOCKET_GUARD:
         nproc = limits.max_processes
     else:
-        nproc = _count_tasks(os.getuid()) + limits.max_processes
+        nproc = count_tasks(os.getuid()) + limits.max_processes
     token = f"codecrew-sandbox-started-{secrets.token_hex(8)}"
-    inner = started_marker(token, _prlimit(cmd, limits, nproc), copy_in=isolation == BWRAP)
+    inner = started_marker(token, prlimit_argv(cmd, limits, nproc), copy_in=isolation == BWRAP)
     drop: dict[str, Any] = {}  # root drops privileges inside bwrap/unshare, or here via subprocess
     if isolation == BWRAP:
-        argv = _bwrap_argv(work, inner, limits, uid, command=cmd[0])
+        argv = bwrap_argv(work, inner, limits, uid, command=cmd[0])
     elif isolation == UNSHARE:
         if uid is None:
             raise RuntimeError("the unshare-net sandbox needs root")
-        argv = _unshare_argv(work, inner, limits, uid, command=cmd[0])
+        argv = unshare_argv(work, inner, limits, uid, command=cmd[0])
     else:
         argv = inner
         if uid is not None:
@@ -144,7 +145,7 @@ def _run(
         proc = subprocess.Popen(
             argv,
             cwd=work,
-            env=_environment(cmd, root, isolation, limits, env),
+            env=sandbox_environment(cmd, root, isolation, limits, env),
             stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
@@ -155,9 +156,9 @@ def _run(
     except OSError as exc:
         why = f"the {isolation} sandbox could not start: {exc}"
         return SandboxResult(None, "", "", False, 0.0, isolation, None, infrastructure=why)
-    killer = _Killer(proc.pid, uid)
+    killer = Killer(proc.pid, uid)
     stdin_bytes = stdin.encode() if stdin is not None else None
-    pumped = _pump(
+    pumped = pump_output(
         proc,
         stdin_bytes,
         limits,
@@ -189,3 +190,87 @@ def _run(
         truncated=pumped.overflow,
         infrastructure=infrastructure,
     )
+
+
+# -- which isolation works here: each mechanism probed once, with a real run ----------------
+# A fallback is never silent: `sandbox_status()` says which mechanism is in force, whether it
+# is a weak one, and why the better ones did not work, in one line for the run and the report.
+
+_WEAKNESS = {
+    UNSHARE: "the root file system stays writable for root, so only file permissions protect it",
+    SOCKET_GUARD: (
+        "no namespaces: generated code can write to /tmp, reach Unix sockets and, outside Python, the network"
+    ),
+}
+_HOW_TO_FIX = "install bubblewrap (apt-get install bubblewrap) and allow unprivileged user namespaces"
+
+
+@dataclass(frozen=True)
+class SandboxStatus:
+    """The mechanism in force and, when it is not the best one, why and what that costs."""
+
+    isolation: str
+    weak: bool  # socket-guard: the code is not contained, only discouraged
+    warning: str | None  # one line for the run and the report; None with bwrap
+
+    def as_dict(self) -> dict[str, object]:
+        return {"isolation": self.isolation, "weak": self.weak, "warning": self.warning}
+
+
+def _probe_problem(isolation: str) -> str | None:
+    """Why `isolation` does not work here (None: it does): its tools, then a trivial run."""
+    needs = {BWRAP: ["bwrap"], UNSHARE: ["unshare", "setpriv", "mount"], SOCKET_GUARD: []}
+    missing = [tool for tool in [*needs[isolation], "prlimit", "true"] if find_tool(tool) is None]
+    if missing:
+        return f"{', '.join(missing)} not installed"
+    if isolation == UNSHARE and os.geteuid() != 0:
+        return "needs root"
+    try:
+        result = run_sandboxed(["true"], limits=SandboxLimits(timeout=15), isolation=isolation)
+    except Exception as exc:  # a mechanism that cannot even start is simply not available
+        return f"{type(exc).__name__}: {exc}"
+    if result.ok:
+        return None
+    return result.infrastructure or f"a trivial run failed: {result.stderr.strip()[-200:]}"
+
+
+@functools.cache
+def probe_problems() -> dict[str, str | None]:
+    """Each mechanism and why it does not work here (None: it works), probed once."""
+    return {isolation: _probe_problem(isolation) for isolation in ISOLATIONS}
+
+
+def probe_isolation(isolation: str) -> bool:
+    return probe_problems()[isolation] is None
+
+
+@functools.cache
+def available_isolations() -> tuple[str, ...]:
+    """Every mechanism that works on this machine, best first (probed once)."""
+    return tuple(isolation for isolation in ISOLATIONS if probe_isolation(isolation))
+
+
+@functools.cache
+def isolation_available() -> str:
+    """The mechanism `run_sandboxed` uses here, computed once."""
+    for isolation in ISOLATIONS:
+        if probe_isolation(isolation):
+            return isolation
+    raise RuntimeError("no sandbox mechanism works here; is util-linux (prlimit) installed?")
+
+
+def describe_isolation(isolation: str, problems: dict[str, str | None]) -> SandboxStatus:
+    """The status of running under `isolation`, given why the better mechanisms failed."""
+    better = ISOLATIONS[: ISOLATIONS.index(isolation)]
+    if not better:
+        return SandboxStatus(isolation, weak=False, warning=None)
+    why = "; ".join(f"{name}: {problems.get(name) or 'not used'}" for name in better)
+    weak = isolation == SOCKET_GUARD
+    level = "WEAK sandbox" if weak else "sandbox fallback"
+    warning = f"{level}: generated code runs under {isolation} ({_WEAKNESS[isolation]}), because {why}"
+    return SandboxStatus(isolation, weak=weak, warning=f"{warning}; to fix: {_HOW_TO_FIX}")
+
+
+def sandbox_status() -> SandboxStatus:
+    """The mechanism in force here and what to say about it (probed once)."""
+    return describe_isolation(isolation_available(), probe_problems())

@@ -44,7 +44,7 @@ def _safe_relative(name: str) -> PurePosixPath:
     return path
 
 
-def _prepare_dir(files: Mapping[str, str | bytes] | None, uid: int | None) -> Path:
+def prepare_dir(files: Mapping[str, str | bytes] | None, uid: int | None) -> Path:
     """Make <root>/work with the files in it, owned by the sandbox uid; return <root>."""
     relative = {_safe_relative(name): content for name, content in (files or {}).items()}
     root = Path(tempfile.mkdtemp(prefix="codecrew-sbx-"))
@@ -68,7 +68,7 @@ def _prepare_dir(files: Mapping[str, str | bytes] | None, uid: int | None) -> Pa
     return root
 
 
-def _remove_dir(root: Path) -> None:
+def remove_dir(root: Path) -> None:
     """Remove the run dir even if the sandboxed code made parts of it read-only."""
 
     def make_writable_and_retry(func: Callable[[str], object], path: str, _exc: object) -> None:

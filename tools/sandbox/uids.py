@@ -13,7 +13,7 @@ _uid_lock = threading.Lock()
 _uids_in_use: set[int] = set()
 
 
-def _allocate_uid() -> int | None:
+def allocate_uid() -> int | None:
     """A fresh unprivileged uid for one run when we are root, else None (run as ourselves)."""
     if os.geteuid() != 0:
         return None
@@ -25,12 +25,13 @@ def _allocate_uid() -> int | None:
                 return uid
 
 
-def _release_uid(uid: int | None) -> None:
+def release_uid(uid: int | None) -> None:
     with _uid_lock:
-        _uids_in_use.discard(uid)  # type: ignore[arg-type]
+        if uid is not None:
+            _uids_in_use.discard(uid)
 
 
-def _count_tasks(uid: int, *, besides: int | None = None) -> int:
+def count_tasks(uid: int, *, besides: int | None = None) -> int:
     """Tasks (processes and threads) this uid runs right now, as RLIMIT_NPROC counts them,
     not counting process `besides`."""
     count = 0

@@ -1,8 +1,10 @@
 """Fallback chains that rotate around failing models: backoff, fallback, circuit breaker.
 
+The chains are built in agents/models/build.py; this module holds what runs under them.
+
 Three layers, innermost first:
 
-1. HTTP retries (`retrying_client`, agents/retrying.py): backoff with jitter, Retry-After
+1. HTTP retries (`retrying_client`, agents/models/retrying.py): backoff with jitter, Retry-After
    honoured up to a limit, 408/429/5xx/529 and connect/pool timeouts retried a few times.
 2. `FallbackModel`: on any `ModelAPIError` (429, 5xx, connection errors, timeouts) the next model.
 3. `CircuitBreaker`: N failures of a model within a window put it in a cool-down kept in the
@@ -14,136 +16,35 @@ client, and its SDK's own retries are switched off per request (`ModelSettings(m
 pydantic-ai's advice when something else owns retrying), so one policy applies: openai,
 openai-chat, openrouter, ollama, anthropic, google, deepseek, cerebras, together, fireworks,
 moonshotai, zai. Providers without `http_client` (bedrock's boto3, ...) keep their SDK's retries;
-`local:` (the embedded server, built by config.build_model) and `test` get none: a local server
+`local:` (the embedded server, built by build.build_model) and `test` get none: a local server
 that fails is down, and the fallback moves on. Everything gets layers 2 and 3.
 """
 
 from __future__ import annotations
 
 import logging
-import math
 from collections.abc import AsyncGenerator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import httpx2
 from pydantic_ai import RunContext
 from pydantic_ai.exceptions import ModelAPIError, ModelUnavailableError
 from pydantic_ai.messages import ModelMessage, ModelResponse
 from pydantic_ai.models import Model, ModelRequestParameters, StreamedResponse
-from pydantic_ai.models.fallback import FallbackModel
 from pydantic_ai.models.wrapper import WrapperModel
 from pydantic_ai.settings import ModelSettings, merge_model_settings
 
-from agents.config import (
-    EMBEDDED_DEFAULT,
-    ConfigError,
-    Settings,
-    accepts_http_client,
-    build_single,
-    normalise_model_string,
-)
-from agents.retrying import RetryPolicy, retrying_client
 from tools.errors import classify_error
-from tools.history import WORK_SOURCES, History
+from tools.history import History
 
 log = logging.getLogger(__name__)
 
-LOCAL_PREFIXES = ("local:", "ollama:")
 Clock = Callable[[], datetime]
 
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
-
-
-# -- chains --------------------------------------------------------------------------------
-
-
-class Chain(list[str]):
-    """Model strings to try in order; `notes` says what was left out or kept and why."""
-
-    def __init__(self, models: list[str], notes: list[str]) -> None:
-        super().__init__(models)
-        self.notes = notes
-
-
-def chain_models(
-    spec: str, settings: Settings, *, history: History | None, role: str, clock: Clock = utcnow
-) -> Chain:
-    """The models to try for `role`: a comma list in its order, or `auto` from the history.
-
-    `auto` orders the models the history measured for `role` (else for any role) by success
-    rate, then median latency; models that never succeeded or cannot be built (no API key)
-    are left out, and local models come last, ending with the embedded one as the safe
-    fallback. Models cooling down are skipped, unless every one is: then all are kept.
-    """
-    notes: list[str] = []
-    if spec.strip() == "auto":
-        models = _auto_chain(settings, history, role, notes)
-    else:
-        models = list(dict.fromkeys(normalise_model_string(p) for p in spec.split(",") if p.strip()))
-    cooling = history.cooldowns(clock()) if history is not None else {}
-    kept = [m for m in models if m not in cooling]
-    if models and not kept:
-        notes.append("every model is cooling down: trying them in order anyway")
-        kept = models
-    else:
-        notes += [f"skipped {m}: cooling down until {cooling[m]:%H:%M} UTC" for m in models if m in cooling]
-    for note in notes:
-        log.info("%s chain: %s", role, note)
-    return Chain(kept, notes)
-
-
-def _auto_chain(settings: Settings, history: History | None, role: str, notes: list[str]) -> list[str]:
-    stats = history.model_stats(role=role, sources=WORK_SOURCES) if history is not None else []
-    if not stats and history is not None:
-        stats = history.model_stats(sources=WORK_SOURCES)
-        if stats:
-            notes.append(f"no calls recorded for the {role} yet: ranking every role's calls")
-    ranked: list[str] = []
-    for s in sorted(stats, key=lambda s: (-s.success_rate, s.median_latency or math.inf, s.model)):
-        if "," in s.model:  # a whole chain recorded under one name is not a model to rank
-            continue
-        if s.successes == 0:
-            notes.append(f"left out {s.model}: 0 of {s.calls} calls succeeded")
-        elif problem := _unbuildable(s.model, settings):
-            notes.append(f"left out {s.model}: {problem}")
-        else:
-            ranked.append(s.model)
-    remote = [m for m in ranked if not m.startswith(LOCAL_PREFIXES)]
-    local = [m for m in ranked if m.startswith(LOCAL_PREFIXES)] or [EMBEDDED_DEFAULT]
-    if not ranked:
-        notes.append(f"nothing measured yet: using the embedded {EMBEDDED_DEFAULT}")
-    return remote + local
-
-
-def _unbuildable(spec: str, settings: Settings) -> str | None:
-    """Why `spec` cannot be built here (e.g. no API key), or None; never starts a local server."""
-    if spec.startswith("local:"):
-        return None
-    try:
-        build_single(spec, settings)
-    except ConfigError as exc:
-        return str(exc)
-    return None
-
-
-# -- models with the retrying client -------------------------------------------------------
-
-
-def build_retrying(spec: str, settings: Settings, http_client: httpx2.AsyncClient) -> Model:
-    """One model string built like config.build_model, its provider using `http_client`."""
-    return _build_with_client(spec, settings, http_client)[0]
-
-
-def _build_with_client(spec: str, settings: Settings, client: httpx2.AsyncClient) -> tuple[Model, bool]:
-    """(model, whether its provider took the retrying client)."""
-    spec = normalise_model_string(spec)
-    model = build_single(spec, settings, http_client=client)
-    took_client = ":" in spec and not spec.startswith("local:") and accepts_http_client(spec.split(":")[0])
-    return model, took_client
 
 
 # -- circuit breaker -----------------------------------------------------------------------
@@ -266,35 +167,3 @@ class WatchedModel(WrapperModel):
             self._after(exc)
             raise
         self._after(None)
-
-
-def resilient_model(
-    specs: list[str],
-    settings: Settings,
-    *,
-    history: History | None,
-    build: Callable[[str, Settings], Model] | None = None,
-    breaker: CircuitBreaker | None = None,
-    policy: RetryPolicy = RetryPolicy(),
-    http_client: httpx2.AsyncClient | None = None,
-) -> Model:
-    """The models of `specs` as one FallbackModel with HTTP retries and a circuit breaker.
-
-    `build` None: each model gets the retrying client (`http_client`, else a new one made
-    from `policy`). A custom `build(spec, settings)` (e.g. config.build_model, or FunctionModels
-    in tests) is used as is. With a history (or a `breaker`) failures count towards cool-downs.
-    """
-    if not specs:
-        raise ConfigError("no model left to run: set a model for the role, or wait for the cool-downs to end")
-    if breaker is None and history is not None:
-        breaker = CircuitBreaker(history)
-    client = http_client or (retrying_client(policy) if build is None else None)
-    chain = list(specs)
-    models: list[Model] = []
-    for spec in chain:
-        if build is None:
-            model, took_client = _build_with_client(spec, settings, client)  # type: ignore[arg-type]
-        else:
-            model, took_client = build(spec, settings), False
-        models.append(WatchedModel(model, spec, breaker, chain, sdk_retries=0 if took_client else None))
-    return FallbackModel(*models, fallback_on=(ModelAPIError,))

@@ -6,13 +6,13 @@ Each request is recorded in the history as a "probe" call, and each result as a 
 from __future__ import annotations
 
 import asyncio
-import os
 import time
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from agents.discovery.records import DiscoveredModel, ProbeResult
+from agents.config import api_key
+from agents.models.discovery import DiscoveredModel, ProbeResult
 from tools.errors import ErrorClass, classify_error
 from tools.history import CallRecord, History, ProbeRecord
 
@@ -29,9 +29,9 @@ def _pydantic_model(m: DiscoveredModel, timeout: float) -> tuple[Any, Any]:
     from pydantic_ai.providers.openrouter import OpenRouterProvider
 
     if m.provider == "openrouter":
-        key = os.environ.get("OPENROUTER_API_KEY") or "no-key-set"
+        key = api_key("OPENROUTER_API_KEY") or "no-key-set"
     else:
-        key = os.environ.get("OLLAMA_API_KEY") or "api-key-not-set"
+        key = api_key("OLLAMA_API_KEY") or "api-key-not-set"
     client = AsyncOpenAI(base_url=m.base_url, api_key=key, max_retries=0, timeout=timeout)
     provider_cls = {"openrouter": OpenRouterProvider, "ollama": OllamaProvider}.get(
         m.provider, OpenAIProvider
@@ -130,10 +130,10 @@ async def probe_one(
             error_class = None  # e.g. a small model looping on the tool: it still calls tools
         elif tools.ok:
             supports, detail = False, "answered without calling the tool"
-        elif error_class is ErrorClass.no_tool_support:
+        elif error_class is ErrorClass.no_tool_support and tools.error is not None:
             supports, detail = False, _one_line(tools.error)
         else:
-            supports, detail = None, f"tool probe failed: {_one_line(tools.error)}"
+            supports, detail = None, f"tool probe failed: {_one_line(tools.error or RuntimeError())}"
         result = ProbeResult(
             m.model,
             reachable=True,

@@ -1,14 +1,14 @@
 """The model catalog: what we know about each model.
 
 A `ModelCard` merges three sources, each for what it is good at:
-- `models.yaml` (repo root): tier, task types, strengths, published figures, and prices
+- `models.yaml` (next to this module): tier, task types, strengths, published figures, and prices
   that only fill gaps;
 - genai-prices (the price table pydantic-ai uses for `RunUsage.cost`): prices and context
   window, preferred whenever it knows the model;
 - the history (tools/history.py): what codecrew measured (success rate, latency, cost per
   call, eval pass rates).
 
-The comparison of two models (`recommend()`) is in agents/compare.py.
+The comparison of two models (`recommend()`) is in agents/models/compare.py.
 """
 
 from __future__ import annotations
@@ -19,9 +19,11 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from tools.history import WORK_SOURCES, History, ModelStats, history_path
+from agents.config import history_path
+from tools.formatting import fmt_context, fmt_cost, fmt_pct, fmt_price, fmt_seconds, fmt_tps
+from tools.history import WORK_SOURCES, History, ModelStats, ProbeRecord
 
-CATALOG_PATH = Path(__file__).resolve().parent.parent / "models.yaml"
+CATALOG_PATH = Path(__file__).resolve().parent / "models.yaml"
 TIERS = ("premium", "workhorse", "budget", "specialized", "local")
 TASK_TYPES = (
     "architecture",
@@ -91,6 +93,18 @@ class ModelCard:
     measured: ModelStats | None = None
     pass_rates: dict[str, float] = field(default_factory=dict)
     in_catalog: bool = True
+    probe: ProbeRecord | None = None  # the last `discover --probe` of this model
+
+    @property
+    def known(self) -> bool:
+        """Whether anything is known about the model: catalog, prices, calls, evals or a probe."""
+        return bool(
+            self.in_catalog
+            or self.price_source != "unknown"
+            or self.measured
+            or self.pass_rates
+            or self.probe
+        )
 
 
 @dataclass
@@ -264,34 +278,15 @@ def model_card(model: str, history: History | None = None, *, path: Path | None 
     if history is not None:
         stats = {s.model: s for s in history.model_stats(model=model, sources=WORK_SOURCES)}
         _with_measurements(card, history, stats)
+        card.probe = next(iter(history.latest_probes(model)), None)
     return card
 
 
 # -- rendering (rich) --------------------------------------------------------------------
 
 
-def _pct(value: float) -> str:
-    return f"{value * 100:.0f}%"
-
-
-def _money(value: float) -> str:
-    return f"${value:.4f}" if value < 1 else f"${value:.2f}"
-
-
-def _fmt_price(value: float | None) -> str:
-    if value is None:
-        return "?"
-    return "0" if value == 0 else f"{value:g}"
-
-
-def _fmt_context(value: int | None) -> str:
-    if value is None:
-        return "?"
-    return f"{value // 1000}K" if value < 1_000_000 else f"{value / 1e6:g}M"
-
-
 def _fmt_rates(rates: dict[str, float]) -> str:
-    return " ".join(f"{suite} {_pct(rate)}" for suite, rate in sorted(rates.items())) or "-"
+    return " ".join(f"{suite} {fmt_pct(rate)}" for suite, rate in sorted(rates.items())) or "-"
 
 
 def catalog_table(cards: list[ModelCard]) -> Any:
@@ -309,11 +304,11 @@ def catalog_table(cards: list[ModelCard]) -> Any:
             card.model,
             card.tier,
             card.provider,
-            _fmt_context(card.context_window),
-            _fmt_price(card.input_price),
-            _fmt_price(card.output_price),
+            fmt_context(card.context_window),
+            fmt_price(card.input_price),
+            fmt_price(card.output_price),
             card.price_source,
-            f"{_pct(m.success_rate)} of {m.calls}" if m else "-",
+            f"{fmt_pct(m.success_rate)} of {m.calls}" if m else "-",
             f"{m.median_latency:.1f}" if m and m.median_latency is not None else "-",
             _fmt_rates(card.pass_rates),
         )
@@ -326,9 +321,9 @@ def card_text(card: ModelCard) -> str:
         card.model + ("" if card.in_catalog else "  (not in models.yaml)"),
         f"  provider        {card.provider}",
         f"  tier            {card.tier}",
-        f"  context window  {_fmt_context(card.context_window)}",
-        f"  price $/M       in {_fmt_price(card.input_price)}, out"
-        f" {_fmt_price(card.output_price)}, cached read {_fmt_price(card.cached_price)}"
+        f"  context window  {fmt_context(card.context_window)}",
+        f"  price $/M       in {fmt_price(card.input_price)}, out"
+        f" {fmt_price(card.output_price)}, cached read {fmt_price(card.cached_price)}"
         f"  ({card.price_source})",
         f"  task types      {', '.join(card.task_types) or '-'}",
         f"  strengths       {card.strengths or '-'}",
@@ -339,25 +334,26 @@ def card_text(card: ModelCard) -> str:
         lines.append("  measured        no calls recorded")
     else:
         lines += [
-            f"  measured        {m.calls} calls, success {_pct(m.success_rate)},"
-            f" median {_fmt_seconds(m.median_latency)}, {_fmt_tps(m.tokens_per_second)}",
-            f"  cost            {_fmt_cost(m.cost_per_call)} per call,"
-            f" {_fmt_cost(m.total_cost)} total; last error {m.last_error_class or '-'}",
+            f"  measured        {m.calls} calls, success {fmt_pct(m.success_rate)},"
+            f" median {fmt_seconds(m.median_latency)}, {fmt_tps(m.tokens_per_second)}",
+            f"  cost            {fmt_cost(m.cost_per_call)} per call,"
+            f" {fmt_cost(m.total_cost)} total; last error {m.last_error_class or '-'}",
         ]
     lines.append(f"  eval pass rates {_fmt_rates(card.pass_rates)}")
+    lines.append(f"  last probe      {probe_text(card.probe)}")
     return "\n".join(lines)
 
 
-def _fmt_seconds(value: float | None) -> str:
-    return "-" if value is None else f"{value:.2f} s"
-
-
-def _fmt_tps(value: float | None) -> str:
-    return "- tok/s" if value is None else f"{value:.1f} tok/s"
-
-
-def _fmt_cost(value: float | None) -> str:
-    return "?" if value is None else _money(value)
+def probe_text(probe: ProbeRecord | None) -> str:
+    """The last probe in one line: reachable or not, latency, tool support, the error class."""
+    if probe is None:
+        return "never probed (codecrew models discover --probe)"
+    when = f" ({probe.started:%Y-%m-%d %H:%M} UTC)" if probe.started else ""
+    if not probe.reachable:
+        return f"not reachable ({probe.error_class or 'unknown'}): {probe.detail}{when}"
+    tools = {True: "calls tools", False: "no tool calls", None: "tool support unknown"}[probe.supports_tools]
+    error = f", last error {probe.error_class}" if probe.error_class else ""
+    return f"reachable, {fmt_seconds(probe.latency)}, {tools}{error}{when}"
 
 
 # -- provider limits (durable eval runs) -----------------------------------------------------

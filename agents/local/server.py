@@ -1,6 +1,6 @@
 """The embedded local model: a llama.cpp server in a child process that codecrew owns.
 
-`LocalServer` starts `python -m agents.local_server` on 127.0.0.1, waits for `/health`,
+`LocalServer` starts `python -m agents.local.child` on 127.0.0.1, waits for `/health`,
 and stops it (SIGTERM, then SIGKILL after a grace period). The child also exits on its own
 when this process dies, however it dies, so no server is left behind.
 
@@ -31,16 +31,14 @@ from pathlib import Path
 from types import FrameType, TracebackType
 from typing import IO
 
+from agents.config import LOCAL_MODELS, cache_dir, child_environment, local_server_port, local_server_threads
+
 logger = logging.getLogger(__name__)
 
 HOST = "127.0.0.1"
-REPO_ROOT = Path(__file__).resolve().parent.parent
-CHAT_TEMPLATE = REPO_ROOT / "prompts" / "chat_templates" / "qwen2.5-tools.jinja"
-LOCAL_MODELS = {
-    "local:qwen2.5-coder-1.5b": "1.5b",
-    "local:qwen2.5-coder-0.5b": "0.5b",
-}
-READY_LINE = "codecrew local server: listening on"  # printed by agents.local_server
+PACKAGES_DIR = Path(__file__).resolve().parents[2]  # holds the agents package: the child imports it
+CHAT_TEMPLATE = Path(__file__).resolve().parents[1] / "prompts" / "chat_templates" / "qwen2.5-tools.jinja"
+READY_LINE = "codecrew local server: listening on"  # printed by agents.local.child
 STOP_GRACE_SECONDS = 5.0
 LLAMA_ERROR = re.compile(r"^[\d.]+ E (.*)$")  # llama.cpp's log lines at error level
 
@@ -50,7 +48,7 @@ class LocalServerError(RuntimeError):
 
 
 def _env_port() -> int | None:
-    raw = os.environ.get("CODECREW_LOCAL_PORT", "").strip()
+    raw = local_server_port()
     if not raw:
         return None
     if not raw.isdigit() or not 0 < int(raw) < 65536:
@@ -59,7 +57,7 @@ def _env_port() -> int | None:
 
 
 def _env_threads() -> int:
-    raw = os.environ.get("CODECREW_LOCAL_THREADS", "").strip()
+    raw = local_server_threads()
     if raw:
         if not raw.isdigit() or int(raw) < 1:
             raise LocalServerError(f"CODECREW_LOCAL_THREADS must be a positive number, got {raw!r}")
@@ -182,7 +180,7 @@ class LocalServer:
         cmd = [
             sys.executable,
             "-m",
-            "agents.local_server",
+            "agents.local.child",
             f"--model={self.model_path}",
             f"--alias={self.model_name}",
             f"--host={HOST}",
@@ -207,16 +205,14 @@ class LocalServer:
             )
         if self.chat_template is not None and not self.chat_template.is_file():
             raise LocalServerError(f"chat template {self.chat_template} is missing")
-        from agents.weights import cache_dir
-
         started = time.monotonic()
         port = choose_port(self.settings.port)
         logs = cache_dir() / "logs"
         logs.mkdir(parents=True, exist_ok=True)
         self.log_path = logs / f"local-server-{self.model_name}-{os.getpid()}-{port}.log"
         self._log = self.log_path.open("wb")
-        env = dict(os.environ)
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))
+        env = child_environment()
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PACKAGES_DIR), env.get("PYTHONPATH")]))
         # stdin is a pipe we never write to: the child exits when it reads EOF, which
         # happens when we close it in stop() or when this process dies in any way.
         self._proc = subprocess.Popen(
@@ -338,7 +334,7 @@ _signals_installed = False
 
 def shared_server(size: str) -> LocalServer:
     """The running server for `size` in this process, started (and fetched) on first use."""
-    from agents.weights import WEIGHTS, WeightsError, fetch_weights
+    from agents.local.weights import WEIGHTS, WeightsError, fetch_weights
 
     if size not in WEIGHTS:
         choices = " or ".join(LOCAL_MODELS)

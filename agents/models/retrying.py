@@ -9,7 +9,7 @@ at once: the next model is better than a long wait. Read timeouts are not retrie
 took the whole read timeout is replaced, not asked again). The last failed answer reaches the
 provider SDK unchanged, so pydantic-ai still raises its usual `ModelHTTPError(429)`.
 
-agents/rotation.py puts this client under its fallback chains and circuit breaker.
+agents/models/rotation.py puts this client under its fallback chains and circuit breaker.
 """
 
 from __future__ import annotations
@@ -22,7 +22,13 @@ from typing import Any
 
 import httpx2
 from pydantic_ai.retries import AsyncHTTPX2TenacityTransport, RetryConfig, wait_retry_after
-from tenacity import RetryCallState, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
+from tenacity import (
+    RetryCallState,
+    retry_if_exception_type,
+    stop_after_attempt,
+    wait_exponential_jitter,
+)
+from tenacity.stop import stop_base
 
 RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504, 529})  # 529: Anthropic "overloaded"
 RETRY_EXCEPTIONS = (httpx2.HTTPStatusError, httpx2.ConnectTimeout, httpx2.PoolTimeout)
@@ -42,19 +48,26 @@ class RetryPolicy:
 _header_wait = wait_retry_after(lambda _state: 0.0, max_wait=math.inf)  # Retry-After alone, uncapped
 
 
+class StopWhenRetryAfterExceeds(stop_base):
+    """Stop when the server asks to wait longer than `limit` seconds (Retry-After)."""
+
+    def __init__(self, limit: float) -> None:
+        self.limit = limit
+
+    def __call__(self, retry_state: RetryCallState) -> bool:
+        return _header_wait(retry_state) > self.limit
+
+
 def retry_config(
     policy: RetryPolicy = RetryPolicy(), *, sleep: Callable[[float], Any] = asyncio.sleep
 ) -> RetryConfig:
     """Tenacity settings for the retrying transport; `sleep` is swappable so tests never wait."""
     backoff = wait_exponential_jitter(initial=policy.initial, max=policy.max_wait, jitter=policy.jitter)
 
-    def retry_after_too_long(state: RetryCallState) -> bool:
-        return _header_wait(state) > policy.max_retry_after
-
     return RetryConfig(
         retry=retry_if_exception_type(RETRY_EXCEPTIONS),
         wait=wait_retry_after(backoff, max_wait=policy.max_retry_after),
-        stop=stop_after_attempt(policy.attempts) | retry_after_too_long,
+        stop=stop_after_attempt(policy.attempts) | StopWhenRetryAfterExceeds(policy.max_retry_after),
         sleep=sleep,
         retry_error_callback=_last_answer,
     )

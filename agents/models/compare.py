@@ -1,7 +1,7 @@
-"""Comparing two models: seed 001's report, with its decision thresholds.
+"""Comparing two models: cost, speed, reliability and quality, with decision thresholds.
 
 `recommend()` turns two models' measured figures (tools/history.py) into a choice by
-seed 001's explicit thresholds, and says which numbers decided it; `comparison_table`
+explicit thresholds, and says which numbers decided it; `comparison_table`
 renders the figures side by side.
 """
 
@@ -11,16 +11,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from agents.catalog import _fmt_cost, _fmt_seconds, _fmt_tps, _money, _pct
+from tools.formatting import fmt_cost, fmt_money, fmt_pct, fmt_seconds, fmt_tps
 from tools.history import WORK_SOURCES, History, ModelStats
 from tools.stats import Interval, Rate, overlap
 
 
 @dataclass(frozen=True)
 class Thresholds:
-    """Smallest differences that count (seed 001's `decisionThresholds`)."""
+    """Smallest differences that count."""
 
-    quality: float = 0.10  # pass rate; seed 001: 1.0 point on a 0-10 scale
+    quality: float = 0.10  # pass rate: 1 point on a 0-10 scale
     cost_savings: float = 0.50  # fraction of the dearer model's cost per call
     latency: float = 2.0  # seconds of median latency
     success_rate: float = 0.05
@@ -83,8 +83,8 @@ def _value(rate: float | Rate) -> float:
 def _rate_text(rate: float | Rate) -> str:
     """ "80%", or with a count "80% [49%–94%] of 8/10"."""
     if isinstance(rate, Rate):
-        return f"{_pct(rate.value)} {rate.interval} of {rate.successes}/{rate.total}"
-    return _pct(rate)
+        return f"{fmt_pct(rate.value)} {rate.interval} of {rate.successes}/{rate.total}"
+    return fmt_pct(rate)
 
 
 def recommend(
@@ -176,8 +176,8 @@ def recommend(
         judge(
             "cost",
             cheaper if _crosses(savings, t.cost_savings) else None,
-            f"cost: {_money(a.cost_per_call)} vs {_money(b.cost_per_call)} per call"
-            f", savings {_pct(savings)} (threshold {_pct(t.cost_savings)})",
+            f"cost: {fmt_money(a.cost_per_call)} vs {fmt_money(b.cost_per_call)} per call"
+            f", savings {fmt_pct(savings)} (threshold {fmt_pct(t.cost_savings)})",
         )
         dimensions.append(
             Dimension("cost", a.cost_per_call, b.cost_per_call, t.cost_savings, wins["cost"] or "tie")
@@ -226,7 +226,7 @@ def _decide(wins: dict[str, str | None], noise: list[str], reasons: list[str]) -
 
 @dataclass
 class Comparison:
-    """Seed 001's comparison report of two models from the history, and the pick."""
+    """The comparison report of two models from the history, and the pick."""
 
     task_type: str | None
     stats: tuple[ModelStats, ModelStats]
@@ -280,7 +280,7 @@ def compare_models(
 def comparison_table(
     a: ModelStats, b: ModelStats, rates_a: Mapping[str, float | Rate], rates_b: Mapping[str, float | Rate]
 ) -> Any:
-    """Seed 001's comparison report (cost, speed, reliability, quality) as a rich Table;
+    """The comparison report (cost, speed, reliability, quality) as a rich Table;
     pass rates given as Rate show their 95 % interval and count."""
     from rich.table import Table
 
@@ -290,10 +290,10 @@ def comparison_table(
     table.add_column(b.model)
     rows = [
         ("calls", str(a.calls), str(b.calls)),
-        ("cost per call", _fmt_cost(a.cost_per_call), _fmt_cost(b.cost_per_call)),
-        ("total cost", _fmt_cost(a.total_cost), _fmt_cost(b.total_cost)),
-        ("median latency", _fmt_seconds(a.median_latency), _fmt_seconds(b.median_latency)),
-        ("tokens/s", _fmt_tps(a.tokens_per_second), _fmt_tps(b.tokens_per_second)),
+        ("cost per call", fmt_cost(a.cost_per_call), fmt_cost(b.cost_per_call)),
+        ("total cost", fmt_cost(a.total_cost), fmt_cost(b.total_cost)),
+        ("median latency", fmt_seconds(a.median_latency), fmt_seconds(b.median_latency)),
+        ("tokens/s", fmt_tps(a.tokens_per_second), fmt_tps(b.tokens_per_second)),
         (
             "success rate",
             _rate_text(Rate(a.successes, a.calls)) if a.calls else "-",

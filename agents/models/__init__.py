@@ -1,0 +1,1 @@
+"""Model operations: catalog, discovery, comparison, routing, fallback chains and retries."""
