@@ -24,7 +24,7 @@ MISSING_PYTHON = f"/nonexistent-{uuid.uuid4().hex}/bin/python"
 
 
 def solver(messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
-    prompt = messages[0].parts[-1].content
+    prompt = str(getattr(messages[0].parts[-1], "content", ""))
     problem = next(p for p in PROBLEMS if p["prompt"].strip() in prompt)
     return ModelResponse(
         parts=[TextPart(f"```python\n{problem['prompt']}{problem['canonical_solution']}```")]

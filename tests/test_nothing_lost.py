@@ -90,7 +90,12 @@ async def test_unwritable_out_is_refused_before_any_model_is_asked(
     blocker.write_text("x")
     out = {"file": blocker, "under_file": blocker / "out", "proc": Path("/proc/codecrew-out")}[where]
     asked: list[str] = []
-    model = FunctionModel(lambda m, i: asked.append("asked") or ModelResponse(parts=[TextPart("x")]))
+
+    def ask(messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
+        asked.append("asked")
+        return ModelResponse(parts=[TextPart("x")])
+
+    model = FunctionModel(ask)
     with (
         pytest.raises(ConfigError, match="cannot write"),
         coordinator_agent.override(model=model),
