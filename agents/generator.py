@@ -9,13 +9,14 @@ verdict goes into the manifest instead of being lost in an exception.
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterable, Callable
-from contextlib import nullcontext
+from collections.abc import AsyncIterable, Callable, Iterator
+from contextlib import contextmanager, nullcontext
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 
 from pydantic_ai import Agent, ModelRetry, RunContext, capture_run_messages
 from pydantic_ai.exceptions import UnexpectedModelBehavior
-from pydantic_ai.messages import AgentStreamEvent, PartDeltaEvent, TextPartDelta
+from pydantic_ai.messages import AgentStreamEvent, PartDeltaEvent, PartStartEvent, TextPart, TextPartDelta
 from pydantic_ai.models import Model
 from pydantic_ai.settings import ModelSettings
 from pydantic_ai.usage import RunUsage, UsageLimits
@@ -26,6 +27,40 @@ from tools.extract import NoCodeError, extract_files
 from tools.lazy import LazyVerdict, lazy_verdict
 
 REWRITES = 2  # how often a lazy answer is sent back before we give up
+
+
+class InvalidAnswerError(RuntimeError):
+    """The model never answered with text: a malformed response or a tool call instead."""
+
+    error_class = "invalid_output"
+
+
+@dataclass
+class AnswerSoFar:
+    """The generator's latest answer: as streamed so far, or whole once it arrived."""
+
+    text: str = ""
+
+
+_ANSWER_SO_FAR: ContextVar[AnswerSoFar | None] = ContextVar("codecrew_answer_so_far", default=None)
+
+
+@contextmanager
+def capture_answer() -> Iterator[AnswerSoFar]:
+    """Inside, every generator run records its latest answer (streamed text included) in the
+    yielded object, so a run stopped mid-answer (a signal, an error) can keep it."""
+    holder = AnswerSoFar()
+    token = _ANSWER_SO_FAR.set(holder)
+    try:
+        yield holder
+    finally:
+        _ANSWER_SO_FAR.reset(token)
+
+
+def _note_answer(text: str, *, append: bool = False) -> None:
+    holder = _ANSWER_SO_FAR.get()
+    if holder is not None:
+        holder.text = holder.text + text if append else text
 
 
 @dataclass
@@ -60,6 +95,7 @@ def complete_code(ctx: RunContext[GeneratorDeps], answer: str) -> str:
     """Accept only answers with complete code; otherwise say what to fix."""
     if ctx.partial_output:
         return answer
+    _note_answer(answer)
     ctx.deps.attempts += 1
     try:
         files = extract_files(answer).files
@@ -78,7 +114,10 @@ def complete_code(ctx: RunContext[GeneratorDeps], answer: str) -> str:
 async def _count_tokens(ctx: RunContext[GeneratorDeps], events: AsyncIterable[AgentStreamEvent]) -> None:
     """Streaming progress: one text delta is about one token on every server we use."""
     async for event in events:
+        if isinstance(event, PartStartEvent) and isinstance(event.part, TextPart):
+            _note_answer(event.part.content)  # a new answer (a rewrite) starts
         if isinstance(event, PartDeltaEvent) and isinstance(event.delta, TextPartDelta):
+            _note_answer(event.delta.content_delta, append=True)
             ctx.deps.tokens += 1
             if ctx.deps.on_tokens:
                 ctx.deps.on_tokens(ctx.deps.tokens)
@@ -119,6 +158,8 @@ async def generate(
             )
         except UnexpectedModelBehavior as exc:
             # Out of rewrites: keep the last answer with code and its verdict.
+            if not deps.attempts:  # not one text answer: a broken response or a tool call
+                raise InvalidAnswerError(f"{record.model} gave no usable text answer: {exc}") from exc
             if not deps.coded:
                 raise NoCodeError(
                     f"no code in the answer of {record.model} after {deps.attempts} tries"

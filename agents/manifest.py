@@ -18,7 +18,7 @@ from pydantic_ai.messages import ModelMessage, ModelResponse, ToolCallPart
 Role = Literal["coordinator", "generator", "extractor"]
 ROLES: tuple[Role, ...] = ("coordinator", "generator", "extractor")
 # "not_working": files were written but fail verification (the verdict says why).
-Status = Literal["running", "ok", "not_working", "lazy", "error"]
+Status = Literal["running", "ok", "not_working", "lazy", "error", "interrupted"]
 VersionKind = Literal["generate", "sample", "repair"]
 
 
@@ -158,6 +158,7 @@ class Manifest(BaseModel):
     verification: VerificationRecord = Field(default_factory=VerificationRecord)
     lazy: LazyRecord = Field(default_factory=LazyRecord)
     layout: str | None = None  # how blocks became files
+    saved_to: str | None = None  # where answer and manifest went when out_dir could not be written
 
     @property
     def total_requests(self) -> int:

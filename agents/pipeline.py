@@ -1,13 +1,19 @@
 """One run: request -> coordinator -> generator -> extractor -> checked files + manifest.
 
 `run_pipeline` raises only for configuration errors found before any model is asked
-(`ConfigError`, e.g. an empty prompt or an unknown model string). Everything that goes
-wrong later ends in a manifest with status "error" or "lazy", written to disk with the
-raw answer, so nothing a run produced is lost.
+(`ConfigError`, e.g. an empty prompt, an unknown model string or an output folder that
+cannot be written). Everything that goes wrong later ends in a manifest with status
+"error" or "lazy", written to disk with the raw answer, so nothing a run produced is lost;
+a cancelled run (a signal: agents.run) ends "interrupted" with the answer streamed so far.
+If the output folder stops being writable mid-run, answer and manifest go to the cache
+folder instead (`manifest.saved_to` says where).
 """
 
 from __future__ import annotations
 
+import asyncio
+import os
+import tempfile
 import time
 import warnings
 from contextlib import suppress
@@ -16,8 +22,9 @@ from pathlib import Path
 from pydantic_ai import capture_run_messages
 from pydantic_ai.usage import RunUsage, UsageLimits
 
-from agents.config import ROLE_VARS, ConfigError, Settings
+from agents.config import ROLE_VARS, ConfigError, Settings, cache_dir
 from agents.coordinator import LazyOutputError, PipelineState, coordinator_agent
+from agents.generator import AnswerSoFar, capture_answer
 from agents.manifest import ROLES, AgentUsage, Manifest, RunTotals
 from agents.models.build import build_model
 from agents.progress import Reporter
@@ -51,6 +58,7 @@ async def run_pipeline(
     request = request.strip()
     if not request:
         raise ConfigError(EMPTY_PROMPT)
+    ensure_writable(out_dir)
     if not force and out_dir.exists() and any(out_dir.iterdir()):
         raise ConfigError(f"{out_dir} is not empty: pass --force to overwrite, or choose another --out")
     models = {role: build_model(settings.model_for(role), settings) for role in ROLE_VARS}
@@ -75,8 +83,10 @@ async def run_pipeline(
     started = time.perf_counter()
     coordinator = manifest.agents["coordinator"]
     run_usage = RunUsage()  # shared with the sub-agents through ctx.usage
+    answer = AnswerSoFar()  # the generator's answer as it streams in (capture_answer)
     try:
-        with capture_run_messages() as messages:  # the coordinator's own turns only
+        # messages: the coordinator's own turns only
+        with capture_answer() as answer, capture_run_messages() as messages:
             try:
                 reporter.stage("coordinator", settings.coordinator, "planning")
                 # LoopFinished: a repair asked for past the cap, after being told: the run is done
@@ -94,6 +104,11 @@ async def run_pipeline(
         manifest.status = "ok"
         if not state.versions.kept:
             raise RuntimeError("the coordinator finished without writing any files")
+    except asyncio.CancelledError:  # a signal (agents.run): keep what there is, then stop
+        manifest.status = "interrupted"
+        manifest.error = f"interrupted while the {state.stage} was working"
+        manifest.failed_role = state.stage
+        raise
     except Exception as exc:  # every failure is recorded, none is lost
         manifest.status = "lazy" if isinstance(exc, LazyOutputError) else "error"
         manifest.error = describe_error(exc)
@@ -112,12 +127,39 @@ async def run_pipeline(
         others += sum(v.verify_duration for v in manifest.verification.versions)  # the judge's time
         coordinator.duration = max(manifest.duration - others, 0.0)
         conclude(state.versions)
-        if state.generation is not None and manifest.status not in ("ok", "not_working"):
-            out_dir.mkdir(parents=True, exist_ok=True)
-            (out_dir / ANSWER_FILE).write_text(state.generation.text, encoding="utf-8", newline="")
-        manifest.write(out_dir)
+        text = state.generation.text if state.generation is not None else answer.text
+        save_partial(out_dir, manifest, text if manifest.status not in ("ok", "not_working") else None)
         record_history(manifest, source=source)
     return manifest
+
+
+def ensure_writable(out_dir: Path) -> None:
+    """Raise ConfigError (before any model is asked) if files cannot be written in `out_dir`."""
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(dir=out_dir, prefix=".codecrew-probe-")
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise ConfigError(f"cannot write to {out_dir} ({reason}): choose another --out") from None
+
+
+def save_partial(out_dir: Path, manifest: Manifest, answer: str | None) -> None:
+    """Write the manifest (and the raw `answer`, if given) into `out_dir`; if that fails,
+    into <cache>/unsaved/<run id>, recorded in `manifest.saved_to`. Never raises for a folder."""
+    for folder in (out_dir, cache_dir() / "unsaved" / manifest.run_id):
+        try:
+            if folder != out_dir:
+                manifest.saved_to = str(folder)
+            folder.mkdir(parents=True, exist_ok=True)
+            if answer is not None:
+                (folder / ANSWER_FILE).write_text(answer, encoding="utf-8", newline="")
+            manifest.write(folder)
+            return
+        except OSError as exc:
+            warnings.warn(f"could not write to {folder}: {exc}", stacklevel=2)
+    manifest.saved_to = None
 
 
 def conclude(loop: RepairLoop) -> None:
@@ -148,7 +190,7 @@ def record_history(manifest: Manifest, *, source: str = "run") -> None:
                     input_tokens=agent.input_tokens,
                     output_tokens=agent.output_tokens,
                     cost=agent.cost,
-                    outcome=("lazy" if manifest.status == "lazy" else "error") if failed else "ok",
+                    outcome=_outcome(manifest.status) if failed else "ok",
                     error_class=manifest.error_class if failed else None,
                     run_id=manifest.run_id,
                     source=source,
@@ -156,3 +198,8 @@ def record_history(manifest: Manifest, *, source: str = "run") -> None:
             )
     except Exception as exc:  # e.g. a read-only cache folder
         warnings.warn(f"history not recorded: {exc}", stacklevel=2)
+
+
+def _outcome(status: str) -> str:
+    """The history outcome of the role a run failed in."""
+    return status if status in ("lazy", "interrupted") else "error"

@@ -4,14 +4,20 @@ Plans with the coordinator, writes the code with the generator, splits it into f
 writes them, runs them (tools.verify) and repairs them from what failed, with a manifest
 of what each model did. Models come from COORDINATOR_MODEL, CODE_GENERATOR_MODEL and
 CODE_EXTRACTOR_MODEL (env or .env) or the flags below. Exit codes: see EXIT_CODES.
+Ctrl-C (130) or SIGTERM (143) keeps what the run has: the answer streamed so far in
+answer.md, the manifest with status "interrupted", the history.
 """
 
 from __future__ import annotations
 
 import re
+import signal
+from collections.abc import Awaitable, Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from types import FrameType
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import typer
 from rich.console import Console
@@ -26,15 +32,66 @@ if TYPE_CHECKING:  # pydantic-ai and pydantic load in main(): --help stays fast
     from agents.manifest import Manifest
 
 console = Console(stderr=True, soft_wrap=True)  # one error = one line, however long
-EXIT_FAILED, EXIT_CONFIG, EXIT_LAZY, EXIT_INTERRUPTED = 1, 2, 3, 130
+EXIT_FAILED, EXIT_CONFIG, EXIT_LAZY, EXIT_INTERRUPTED, EXIT_TERMINATED = 1, 2, 3, 130, 143
 EXIT_NOT_WORKING, EXIT_UNVERIFIABLE = 4, 5
 EXIT_CODES = (
     "Exit codes: 0 the files run (verified), or nothing here can run this kind of output (the "
     "summary says 'not verified' and why); 1 the run failed (see the manifest); 2 bad input or "
     "configuration; 3 the generator's code stayed incomplete; 4 files were written but do not "
     "work (the best version is kept); 5 could not verify: the sandbox or browser did not start "
-    "(infrastructure, not the model's fault); 130 interrupted."
+    "(infrastructure, not the model's fault); 130 interrupted (Ctrl-C), 143 terminated "
+    "(SIGTERM): the answer so far is kept."
 )
+T = TypeVar("T")
+
+
+class Interrupted(KeyboardInterrupt):
+    """The run was stopped by SIGINT or SIGTERM (`signum`)."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+@contextmanager
+def signals_interrupt() -> Iterator[None]:
+    """Outside the event loop (setup), SIGTERM stops the run like Ctrl-C does."""
+
+    def terminate(signum: int, frame: FrameType | None) -> None:
+        raise Interrupted(signum)
+
+    previous = signal.signal(signal.SIGTERM, terminate)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+async def until_signal(work: Awaitable[T]) -> T:
+    """Await `work`; SIGINT or SIGTERM cancel it, so the pipeline saves what it has (its
+    `except CancelledError`), then raise Interrupted."""
+    import asyncio  # here, not at the top: --help stays fast
+
+    loop = asyncio.get_running_loop()
+    task = asyncio.current_task()
+    received: list[int] = []
+
+    def stop(signum: int) -> None:
+        if not received and task is not None:
+            received.append(signum)
+            task.cancel()
+
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop, signum)
+    try:
+        return await work
+    except asyncio.CancelledError:
+        if received:
+            raise Interrupted(received[0]) from None
+        raise
+    finally:
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(signum)
 
 
 def default_out_dir(request: str, settings: Settings) -> Path:
@@ -112,7 +169,7 @@ def print_summary(manifest: Manifest) -> None:
         console.print(f"  code: {lazy}{rewrites}; layout: {manifest.layout or '-'}")
     for line in rounds_lines(manifest):
         console.print(f"  {escape(line)}", highlight=False)
-    console.print(f"  manifest: {Path(manifest.out_dir) / 'manifest.json'}")
+    console.print(f"  manifest: {Path(manifest.saved_to or manifest.out_dir) / 'manifest.json'}")
     if last := verdict_line(manifest):
         colour = (
             "green"
@@ -193,7 +250,7 @@ def main(
     (said so: "not verified"); 1 the run failed (see the manifest); 2 bad input or
     configuration; 3 the generator's code stayed incomplete; 4 files were written but do
     not work (the best version is kept); 5 could not verify: the sandbox or browser did not
-    start; 130 interrupted.
+    start; 130 interrupted (Ctrl-C), 143 terminated (SIGTERM): the answer so far is kept.
     """
     import asyncio
 
@@ -207,6 +264,7 @@ def main(
 
     configure_tracing()
     reporter = RichReporter(console)
+    out_dir: Path | None = None
     try:
         if not prompt.strip():
             raise ConfigError(EMPTY_PROMPT)
@@ -233,22 +291,26 @@ def main(
             reporter.note(routing.reason)
         check_ollama(settings)
         out_dir = out or default_out_dir(prompt, settings)
-        manifest = asyncio.run(
-            run_pipeline(
-                prompt,
-                settings,
-                out_dir,
-                force=force,
-                reporter=reporter,
-                task_type=routing.task_type,
-                route=routing.reason,
-                source=routing.source,
-            )
+        pipeline = run_pipeline(
+            prompt,
+            settings,
+            out_dir,
+            force=force,
+            reporter=reporter,
+            task_type=routing.task_type,
+            route=routing.reason,
+            source=routing.source,
         )
-    except KeyboardInterrupt:
+        manifest = asyncio.run(until_signal(pipeline))
+    except KeyboardInterrupt as exc:
         reporter.close()
-        console.print("interrupted: files and manifest written so far stay on disk")
-        raise typer.Exit(EXIT_INTERRUPTED) from None
+        terminated = getattr(exc, "signum", None) == signal.SIGTERM
+        where = f" in {out_dir}" if out_dir is not None else ""
+        console.print(
+            f"{'terminated' if terminated else 'interrupted'}: the answer so far, the manifest "
+            f'(status "interrupted") and the files written stay on disk{where}'
+        )
+        raise typer.Exit(EXIT_TERMINATED if terminated else EXIT_INTERRUPTED) from None
     except Exception as exc:  # configuration and setup errors: one line, no traceback
         reporter.close()
         if debug_on():
@@ -258,6 +320,12 @@ def main(
     finally:
         stop_all_servers()
     reporter.close()
+    if manifest.saved_to:
+        console.print(
+            f"[yellow]warning:[/] {manifest.out_dir} could not be written: answer and manifest "
+            f"saved in {manifest.saved_to}",
+            highlight=False,
+        )
     if json_output:
         typer.echo(manifest.model_dump_json(indent=2))
     else:
@@ -273,4 +341,5 @@ app = typer.Typer(add_completion=False)
 app.command()(main)
 
 if __name__ == "__main__":
-    app()
+    with signals_interrupt():
+        app()

@@ -38,10 +38,27 @@ EXTENSIONS = {
 }
 
 
+INFRASTRUCTURE = "infrastructure: "  # how the detail of a check the harness could not run starts
+
+
 @dataclass
 class CheckResult:
     passed: bool
     detail: str
+    infrastructure: bool = False  # the harness failed (sandbox, interpreter): not judged
+
+
+def harness_failure(result: Any) -> CheckResult | None:
+    """A CheckResult saying the harness, not the code, failed (None: the code ran)."""
+    problem = getattr(result, "infrastructure", None)
+    if not problem:
+        return None
+    return CheckResult(False, f"{INFRASTRUCTURE}{problem}", infrastructure=True)
+
+
+def unavailable(problem: str) -> CheckResult:
+    """A checker that is not installed here: the harness's problem, not the model's."""
+    return CheckResult(False, f"{INFRASTRUCTURE}checker unavailable: {problem}", infrastructure=True)
 
 
 def pick_file(files: dict[str, str], wanted: str | None, language: str | None) -> tuple[str, str] | None:
@@ -155,6 +172,8 @@ def run_python_tests(
     modules = [module_file, *sorted(n for n in sandbox_files if n != module_file)]
     program = _PY_PRELUDE.format(modules=modules) + tests + _PY_RUNNER
     result = run_in_sandbox(python_cmd(), sandbox_files, timeout, stdin=program)
+    if harness := harness_failure(result):
+        return harness
     marks = [line[3:] for line in result.stdout.splitlines() if line.startswith("@@ ")]
     if result.timed_out or not marks:
         return CheckResult(False, describe_failure(result, "the hidden tests"))
@@ -217,6 +236,8 @@ def run_sql_check(
         "fixture.sql": (FIXTURES / fixture).read_text(encoding="utf-8"),
     }
     result = run_in_sandbox(python_cmd(), sandbox_files, timeout, stdin=_SQL_RUNNER)
+    if harness := harness_failure(result):
+        return harness
     if result.returncode != 0 or result.timed_out:
         return CheckResult(False, describe_failure(result, "the query"))
     try:
@@ -245,7 +266,7 @@ def transpile(code: str, name: str, *, timeout: float = 20.0) -> CheckResult:
     """esbuild (in the sandbox): JS/TS/TSX (CommonJS or ES modules) -> CommonJS for Node."""
     built = esbuild.transpile(code, name, timeout=timeout)
     if built.infrastructure:
-        return CheckResult(False, f"checker unavailable: {built.error}")
+        return unavailable(built.error)
     if not built.ok:
         loader = esbuild.LOADERS.get(Path(name).suffix.lower(), "js")
         return CheckResult(False, f"esbuild ({loader}) rejects it: {built.error}")
@@ -268,7 +289,7 @@ def bundle(module_js: str, module_name: str, tests: str, *, timeout: float = 30.
             files[f"node_modules/react/{path.relative_to(base / 'react').as_posix()}"] = path.read_bytes()
     built = esbuild.bundle(files, "_tests.js", timeout=timeout)
     if built.infrastructure:
-        return CheckResult(False, f"checker unavailable: {built.error}")
+        return unavailable(built.error)
     if not built.ok:
         return CheckResult(False, f"cannot bundle it: {built.error}")
     return CheckResult(True, built.code)
@@ -287,6 +308,8 @@ def run_node_tests(
         return built
     js_name = Path(module_file).with_suffix(".js").name
     checked = run_in_sandbox(["node", "--check", "-"], {}, timeout, stdin=built.detail)
+    if harness := harness_failure(checked):
+        return harness
     if checked.returncode != 0 or checked.timed_out:
         return CheckResult(False, describe_failure(checked, "node --check"))
     bundled = bundle(built.detail, js_name, tests)
@@ -294,6 +317,8 @@ def run_node_tests(
         return bundled
     env = {"JWT_SECRET": "codecrew-test-secret"}
     result = run_in_sandbox(["node", "-"], {}, timeout, env, stdin=bundled.detail)
+    if harness := harness_failure(result):
+        return harness
     marks = [line[3:] for line in result.stdout.splitlines() if line.startswith("@@ ")]
     if not marks:
         return CheckResult(False, describe_failure(result, "the hidden tests"))

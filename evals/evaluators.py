@@ -139,7 +139,12 @@ class PlaysInBrowser(Evaluator[Any, CaseOutput, Any]):
             with _BROWSER_LOCK:
                 return _browser().check(site, page[0], screenshot=screenshot, timeout=self.timeout)
 
-        report = await asyncio.to_thread(check)
+        from tools.browser import BrowserUnavailable
+
+        try:
+            report = await asyncio.to_thread(check)
+        except BrowserUnavailable as exc:  # the harness's problem: the page is not judged
+            return {"plays": EvaluationReason(False, f"{bench.INFRASTRUCTURE}{exc}")}
         results = {
             f"browser_{c.name}": EvaluationReason(1 if c.passed else 0, c.detail) for c in report.checks
         }
@@ -228,7 +233,7 @@ class NodeTests(Evaluator[Any, CaseOutput, Any]):
         if target is None:
             return _missing(out, self.file)
         if problem := bench.node_problem():
-            return EvaluationReason(False, f"checker unavailable: {problem}")
+            return EvaluationReason(False, bench.unavailable(problem).detail)
         result = await _in_thread(
             bench.run_node_tests, {self.file: target[1]}, self.file, self.tests, timeout=self.timeout
         )

@@ -40,7 +40,8 @@ def record_history(run: RunReport) -> None:
         )
         if r.skipped or (r.requests == 0 and r.error_class is None):
             continue  # nothing was asked of the model
-        bad = r.error_class and r.error_class != "lazy_output"
+        # the harness failing (infrastructure) says nothing about the model's answer
+        bad = r.error_class and r.error_class not in ("lazy_output", "infrastructure")
         outcome = "error" if bad else "lazy" if r.lazy else "ok"
         # pipeline: one call per agent, each under its own model; generator: the model itself
         parts = [

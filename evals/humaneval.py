@@ -75,12 +75,27 @@ def sanitize(code: str) -> str:
     return "\n\n".join(parts)
 
 
+PARSE_ATTEMPTS = 64  # prefixes tried at most: each parse is linear, so the whole stays linear
+
+
 def _parse_longest_prefix(lines: list[str]) -> ast.Module | None:
-    """The module of the longest leading run of lines that parses (at least one def), or None."""
-    for end in range(len(lines), 0, -1):
+    """The module of the longest leading run of lines that parses (at least one def), or None.
+
+    Prefixes are tried from the longest; after a syntax error on line L, the next one tried
+    ends before L (a prefix that still holds line L fails the same way), so one pass over a
+    broken tail costs a few parses, not one per line (which was quadratic)."""
+    end = len(lines)
+    for _ in range(PARSE_ATTEMPTS):
+        if end <= 0:
+            return None
         try:
             tree = ast.parse("\n".join(lines[:end]))
-        except (SyntaxError, ValueError):  # ValueError: a NUL byte
+        except SyntaxError as error:
+            line = error.lineno or end
+            end = min(end - 1, line - 1 if line > 1 else 0) if line <= end else end - 1
+            continue
+        except ValueError:  # a NUL byte: cut before the first line that holds one
+            end = min(end - 1, next((i for i in range(end) if "\0" in lines[i]), end - 1))
             continue
         defines = any(isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) for node in tree.body)
         if end == len(lines) or defines:
@@ -102,9 +117,11 @@ def program(text: str, files: dict[str, str], meta: Any) -> str:
 
 
 def run_check(text: str, files: dict[str, str], meta: Any, *, timeout: float = 20.0) -> CheckResult:
-    from evals.bench import describe_failure, python_cmd, run_in_sandbox
+    from evals.bench import describe_failure, harness_failure, python_cmd, run_in_sandbox
 
     result = run_in_sandbox(python_cmd(), {}, timeout, stdin=program(text, files, meta))
+    if harness := harness_failure(result):
+        return harness
     if result.returncode == 0 and not result.timed_out:
         return CheckResult(True, f"{meta.task_id}: check() passed")
     return CheckResult(False, f"{meta.task_id}: {describe_failure(result, 'check()')}")

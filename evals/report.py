@@ -27,7 +27,7 @@ class Summary:
     mode: str  # "all" for the model's total
     cases: int
     passed: int
-    pass_rate: float
+    pass_rate: float  # passed / judged: cases the harness could not judge do not count
     median_latency: float | None
     requests: int
     input_tokens: int
@@ -36,6 +36,8 @@ class Summary:
     priced_cases: int
     lazy: int
     failures: dict[str, int]
+    judged: int = 0
+    not_judged: int = 0  # the harness failed (failure "infrastructure"): see the notes
 
     @classmethod
     def of(cls, model: str, suite: str, mode: str, rows: list[CaseResult]) -> Summary:
@@ -47,13 +49,14 @@ class Summary:
             if r.failure:
                 failures[r.failure] = failures.get(r.failure, 0) + 1
         passed = sum(r.passed for r in rows)
+        judged = sum(r.judged for r in rows)
         return cls(
             model=model,
             suite=suite,
             mode=mode,
             cases=len(rows),
             passed=passed,
-            pass_rate=passed / len(rows) if rows else 0.0,
+            pass_rate=passed / judged if judged else 0.0,
             median_latency=round(statistics.median(durations), 3) if durations else None,
             requests=sum(r.requests for r in rows),
             input_tokens=sum(r.input_tokens for r in rows),
@@ -62,6 +65,8 @@ class Summary:
             priced_cases=len(costs),
             lazy=sum(r.lazy for r in rows),
             failures=dict(sorted(failures.items(), key=lambda kv: -kv[1])),
+            judged=judged,
+            not_judged=len(rows) - judged,
         )
 
 
@@ -76,6 +81,11 @@ class RunReport:
     options: dict[str, Any]
     cases: list[CaseResult] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    sandbox: dict[str, Any] = field(default_factory=dict)  # tools.sandbox.sandbox_status()
+
+    def not_judged(self) -> list[CaseResult]:
+        """Cases the harness could not judge (sandbox, interpreter or browser failed)."""
+        return [r for r in self.cases if not r.judged]
 
     def groups(self) -> list[Summary]:
         """One summary per (model, suite, mode), in the order the models were given."""
@@ -104,6 +114,7 @@ class RunReport:
             "modes": self.modes,
             "options": self.options,
             "notes": self.notes,
+            "sandbox": self.sandbox,
             "models_summary": [asdict(s) for s in self.per_model()],
             "groups": [asdict(s) for s in self.groups()],
             "cases": [asdict(c) for c in self.cases],

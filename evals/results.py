@@ -14,6 +14,8 @@ from typing import Any
 
 CHECK_FAILED = "check_failed"  # the code ran and was wrong (not an ErrorClass: no error)
 HARNESS_ERROR = "harness_error"  # an evaluator itself crashed: our bug, not the model's
+INFRASTRUCTURE = "infrastructure"  # the harness could not run a check: the case is not judged
+INFRASTRUCTURE_REASON = "infrastructure: "  # how such a check's reason starts (evals.bench)
 FIRST = ("Answered", "NotLazy")  # reasons of these come first: they explain the rest
 
 
@@ -34,6 +36,7 @@ class CaseResult:
     cost: float | None = None
     lazy: bool = False
     skipped: bool = False  # not asked: the model had already failed for good
+    judged: bool = True  # False: the harness failed (infrastructure); not in any pass rate
     scores: dict[str, float] = field(default_factory=dict)
     checks: dict[str, dict[str, Any]] = field(default_factory=dict)  # assertion -> passed, reason
     files: list[str] = field(default_factory=list)  # what the answer held
@@ -102,7 +105,14 @@ class CaseResult:
         else:
             reason = "no checks ran"
         error_class = out.error_class if not passed else None
-        if passed:
+        # Every failing check failed because the harness could not run it: not judged.
+        harness_only = bool(failing) and all(
+            str(checks[n]["reason"]).startswith(INFRASTRUCTURE_REASON) for n in failing
+        )
+        judged = passed or bool(out.error_class) or not harness_only
+        if not judged:
+            error_class = failure = INFRASTRUCTURE
+        elif passed:
             failure = None
         elif out.error_class:
             failure = out.error_class
@@ -128,6 +138,7 @@ class CaseResult:
             cost=out.cost,
             lazy=out.lazy,
             skipped=out.skipped,
+            judged=judged,
             scores=scores,
             checks=checks,
             files=sorted(out.files),

@@ -38,9 +38,11 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from tools.sandbox import sandbox_status  # stdlib only: --help stays fast
+
 if TYPE_CHECKING:  # pydantic-evals and pydantic-ai load when a run starts: --help stays fast
     from evals.jobs import Job
-    from evals.report import Summary
+    from evals.report import RunReport, Summary
     from evals.tasks import Mode, TaskFactory
 
 SUITES = ("tetris", "bench", "humaneval")  # evals.suites.SUITES, without importing the suites
@@ -61,9 +63,22 @@ class ModeOption(StrEnum):
 
 
 def below(per_model: list[Summary], min_pass_rate: float | None) -> list[Summary]:
+    """Models below the bar, among those with cases the harness could judge."""
     if min_pass_rate is None:
         return []
-    return [s for s in per_model if s.pass_rate < min_pass_rate]
+    return [s for s in per_model if s.judged and s.pass_rate < min_pass_rate]
+
+
+def not_judged_note(run: RunReport) -> str | None:
+    """One line on the cases the harness could not judge and what to fix, or None."""
+    cases = run.not_judged()
+    if not cases:
+        return None
+    first = cases[0].reason.split("infrastructure: ", 1)[-1]
+    return (
+        f"{len(cases)} case run(s) not judged: the harness failed, not the model "
+        f"(not counted in pass rates): {first[:300]}"
+    )
 
 
 # --- the command ----------------------------------------------------------------------
@@ -320,6 +335,11 @@ def run_eval(
         )
         for note in notes or []:
             console.print(f"[dim]{escape(note)}[/]")
+        sandbox = sandbox_status()
+        run.sandbox = sandbox.as_dict()
+        if sandbox.warning:  # never fall back to a weaker sandbox silently
+            run.notes.append(sandbox.warning)
+            console.print(f"[bold red]{escape(sandbox.warning)}[/]", highlight=False)
         jobs = durable.plan_jobs(spec)
         total = len(spec.case_runs())
         console.print(
@@ -349,6 +369,8 @@ def run_eval(
             f"continue with: python -m evals.run --resume {spec.run_id}"
         )
     run.finished = datetime.now(UTC).isoformat(timespec="seconds")
+    if unjudged := not_judged_note(run):
+        run.notes.append(unjudged)
     json_path, html_path = write_reports(run, run_dir)
     if history:
         try:
@@ -362,8 +384,12 @@ def run_eval(
         console.print(
             f"[red]{s.model}: pass rate {s.pass_rate:.0%} is below --min-pass-rate {min_pass_rate:.0%}[/]"
         )
+    if unjudged:
+        console.print(f"[bold red]{unjudged}[/]", highlight=False)
     if interrupted:
         return interrupted
+    if run.cases and not any(r.judged for r in run.cases):
+        return 2  # nothing could be judged: a setup problem, whatever the models did
     return 1 if failing else 0
 
 

@@ -27,8 +27,11 @@ class ErrorClass(StrEnum):
     invalid_output = "invalid_output"
     lazy_output = "lazy_output"
     no_code = "no_code"
+    unsafe_path = "unsafe_path"  # the model proposed a file name outside the output folder
     usage_limit = "usage_limit"
     config = "config"
+    # the harness, not the model: the sandbox or browser cannot start, the interpreter is missing
+    infrastructure = "infrastructure"
     unknown = "unknown"
 
 
@@ -109,6 +112,7 @@ _HINTS: dict[ErrorClass, str] = {
     ErrorClass.timeout: "the model did not answer in time",
     ErrorClass.connection_refused: "the model server is not reachable",
     ErrorClass.usage_limit: "the run hit its usage limit (CODECREW_REQUEST_LIMIT / CODECREW_COST_LIMIT)",
+    ErrorClass.infrastructure: "the harness could not run the check (sandbox, interpreter or browser)",
 }
 
 

@@ -23,6 +23,8 @@ from tools.extract import ExtractedFile
 class UnsafePathError(ValueError):
     """A file name that is not a plain relative path inside the output folder."""
 
+    error_class = "unsafe_path"  # tools.errors: the model proposed it, the run refused it
+
 
 class OutputExistsError(FileExistsError):
     """A target file exists and overwriting was not asked for."""

@@ -25,7 +25,7 @@ from typing import Any
 
 from agents.config import history_path
 
-SCHEMA_VERSION = 2  # 2: evals.sample (the sample index of a case run several times)
+SCHEMA_VERSION = 3  # 2: evals.sample (a case run several times); 3: outcome "interrupted"
 BUSY_TIMEOUT_S = 30.0
 # Calls that did real work; probes are tiny requests that would skew latency and cost.
 WORK_SOURCES: tuple[str, ...] = ("run", "eval", "ab")
@@ -42,7 +42,7 @@ CREATE TABLE IF NOT EXISTS calls (
     input_tokens INTEGER NOT NULL,
     output_tokens INTEGER NOT NULL,
     cost REAL,
-    outcome TEXT NOT NULL CHECK (outcome IN ('ok', 'error', 'lazy')),
+    outcome TEXT NOT NULL CHECK (outcome IN ('ok', 'error', 'lazy', 'interrupted')),
     error_class TEXT,
     run_id TEXT,
     source TEXT NOT NULL
@@ -121,7 +121,7 @@ class CallRecord:
     input_tokens: int
     output_tokens: int
     cost: float | None
-    outcome: str  # "ok" | "error" | "lazy"
+    outcome: str  # "ok" | "error" | "lazy" | "interrupted"
     error_class: str | None
     run_id: str | None = None
     source: str = "run"  # "run" | "eval" | "probe" | "ab"
@@ -234,12 +234,12 @@ _PASS_RATES_SQL = """
 WITH runs AS (
     SELECT suite, run_id,
            ROW_NUMBER() OVER (PARTITION BY suite ORDER BY MAX(started) DESC, MAX(id) DESC) AS rn
-    FROM evals WHERE {where}
+    FROM evals WHERE {where} AND COALESCE(error_class, '') != 'infrastructure'
     GROUP BY suite, run_id
 )
 SELECT e.suite, AVG(e.passed) AS pass_rate
 FROM evals AS e JOIN runs AS r ON r.suite = e.suite AND r.run_id = e.run_id AND r.rn = 1
-WHERE {where_e}
+WHERE {where_e} AND COALESCE(e.error_class, '') != 'infrastructure'  -- not judged
 GROUP BY e.suite
 ORDER BY e.suite
 """
@@ -260,11 +260,24 @@ class History:
                     f" {SCHEMA_VERSION}: upgrade codecrew or point CODECREW_HISTORY elsewhere"
                 )
             if version < SCHEMA_VERSION:
+                db.execute("BEGIN IMMEDIATE")
+                version = db.execute("PRAGMA user_version").fetchone()[0]  # another process?
                 has_evals = db.execute("SELECT 1 FROM sqlite_master WHERE name = 'evals'").fetchone()
                 if has_evals and version < 2:
                     db.execute("ALTER TABLE evals ADD COLUMN sample INTEGER NOT NULL DEFAULT 0")
-                db.executescript(_SCHEMA)
+                has_calls = db.execute("SELECT 1 FROM sqlite_master WHERE name = 'calls'").fetchone()
+                rebuild_calls = bool(has_calls) and version < 3
+                if rebuild_calls:  # SQLite cannot alter a CHECK: rebuild calls with the new one
+                    db.execute("ALTER TABLE calls RENAME TO calls_old")
+                    db.execute("DROP INDEX IF EXISTS calls_model_started")
+                for statement in _SCHEMA.split(";"):
+                    if statement.strip():
+                        db.execute(statement)
+                if rebuild_calls:
+                    db.execute("INSERT INTO calls SELECT * FROM calls_old")
+                    db.execute("DROP TABLE calls_old")
                 db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+                db.execute("COMMIT")
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:

@@ -12,9 +12,11 @@ black board, so this module loads the page in Debian's chromium and watches it:
 - ``responds_to_keys``: ArrowLeft/ArrowRight/ArrowUp/ArrowDown/Space change the drawn state.
 
 How a run goes: ``site_dir`` is served by a loopback HTTP server (only that folder), every
-request to any other origin is blocked and recorded, and the page's clock (``Date``, timers,
-``requestAnimationFrame``) is Playwright's fake clock, paused from the first instant. Time
-only moves when we step it, so a run is deterministic and fast: two seconds of game time
+request to any other origin is blocked and recorded, WebRTC (which no request route sees)
+is removed from every document before the page's scripts run and its UDP is off by launch
+flag, each attempt recorded as a blocked ``webrtc: <server url>`` request, and the page's
+clock (``Date``, timers, ``requestAnimationFrame``) is Playwright's fake clock, paused from the
+first instant. Time only moves when we step it, so a run is deterministic and fast: two seconds of game time
 take a fraction of a second. The page's first ~100 ms are let run before any comparison, so
 a first paint does not count as motion. Real time only bounds the run: the load event
 (5 s), each call into the page (5 s; both at most a quarter of ``timeout``) and the whole

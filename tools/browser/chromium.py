@@ -19,6 +19,10 @@ LAUNCH_ARGS = [
     # Defence in depth behind page.route: no host name resolves, so nothing the router
     # does not see (a worker's socket, a prefetch) can leave the machine either.
     "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
+    # WebRTC is not a request the router sees: no UDP but through a proxy, and there is
+    # none (the page's RTCPeerConnection is removed too: tools.browser.page_scripts).
+    "--force-webrtc-ip-handling-policy",
+    "--webrtc-ip-handling-policy=disable_non_proxied_udp",
 ]
 
 

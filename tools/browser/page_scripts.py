@@ -47,6 +47,39 @@ INIT_SCRIPT = """
 })();
 """.replace("REPORTED_ERRORS", str(REPORTED_ERRORS))
 
+# WebRTC reaches the network past every request route (STUN over UDP, TURN over TCP, to
+# loopback too). Before the page's scripts run, in every document, its constructors are
+# gone: RTCPeerConnection (and the prefixed name) throw NotSupportedError and say what they
+# were asked to reach on the console with BLOCKED_MARK, which the run records as a blocked
+# request; the other RTC interfaces are deleted. The launch flags stop UDP as a backstop.
+BLOCKED_MARK = "__codecrew_blocked__ "
+WEBRTC_SCRIPT = """
+(() => {
+  const say = console.debug.bind(console);
+  const blocked = function RTCPeerConnection(config) {
+    const urls = [];
+    try {
+      for (const server of (config && config.iceServers) || []) {
+        const u = server && server.urls;
+        for (const url of Array.isArray(u) ? u : [u]) if (url) urls.push(String(url).slice(0, 200));
+      }
+    } catch (error) {}
+    for (const url of urls.length ? urls.slice(0, 10) : ["RTCPeerConnection"]) say("MARKwebrtc: " + url);
+    throw new DOMException("WebRTC is disabled for judged pages", "NotSupportedError");
+  };
+  for (const name of Object.getOwnPropertyNames(window)) {
+    if (!/^(webkit)?RTC/.test(name)) continue;
+    try {
+      if (/PeerConnection$/.test(name)) {
+        Object.defineProperty(window, name, { value: blocked, writable: false, configurable: false });
+      } else {
+        delete window[name];
+      }
+    } catch (error) {}
+  }
+})();
+""".replace("MARK", BLOCKED_MARK)
+
 SUPPRESSED_SCRIPT = "() => (window.__codecrew ? window.__codecrew.suppressed : 0)"
 
 FOCUS_SCRIPT = """

@@ -21,11 +21,13 @@ from playwright.async_api import TimeoutError as PlaywrightTimeoutError
 
 from tools.browser.error_places import ERROR_PLACES_INIT_SCRIPT, ERROR_PLACES_SCRIPT
 from tools.browser.page_scripts import (
+    BLOCKED_MARK,
     FOCUS_SCRIPT,
     INIT_SCRIPT,
     SAMPLE_LIMITS,
     SAMPLE_SCRIPT,
     SUPPRESSED_SCRIPT,
+    WEBRTC_SCRIPT,
 )
 from tools.browser.records import Sample, first_line, tally_error, truncate
 
@@ -76,6 +78,7 @@ class PageRun:
         start = time.time()
         await context.clock.install(time=start)
         await context.clock.pause_at(start + 0.001)
+        await context.add_init_script(WEBRTC_SCRIPT)  # first: before any script of the page
         await context.add_init_script(INIT_SCRIPT)  # after the clock: it wraps the fake timers
         await context.add_init_script(ERROR_PLACES_INIT_SCRIPT)
         self.page = page = await context.new_page()
@@ -225,6 +228,11 @@ class PageRun:
         tally_error(self.errors, truncate(f"{name}: {message}" if name else message))
 
     def _on_console(self, message: Any) -> None:
+        if message.type == "debug" and message.text.startswith(BLOCKED_MARK):
+            attempt = truncate(message.text.removeprefix(BLOCKED_MARK))
+            if len(self.blocked) < MAX_BLOCKED and attempt not in self.blocked:
+                self.blocked.append(attempt)
+            return
         if message.type != "error":
             return
         where = (message.location or {}).get("url", "")

@@ -75,7 +75,8 @@ def _wraps_a_fence(lines: list[Line], i: int, info: str) -> bool:
     """
     if info.strip().lower() not in _WRAPPERS:
         return False
-    inner = next((line.text for line in lines[i + 1 :] if line.text.strip()), "")
+    # Indexes, not a slice: a slice copies the rest of the answer at every fence (quadratic).
+    inner = next((lines[k].text for k in range(i + 1, len(lines)) if lines[k].text.strip()), "")
     opened = _FENCE.match(inner)
     return bool(opened and opened["info"].strip().lower() not in _WRAPPERS)
 

@@ -85,7 +85,10 @@ def extract_files(answer: str) -> Extraction:
     kept = _resolve_collisions([slot for slot in slots if slot.name], notes)
 
     if not kept:
-        what = "; ".join(dropped + notes)
+        reasons = dropped + notes
+        more = f"; and {len(reasons) - 5} more" if len(reasons) > 5 else ""
+        shown = [r if len(r) <= 200 else r[:199] + "…" for r in reasons[:5]]
+        what = "; ".join(shown) + more  # one short line, however many blocks were dropped
         raise NoCodeError(f"no code in the answer that can be a file: {what}")
     files = [
         ExtractedFile(

@@ -20,7 +20,10 @@ def _nothing_follows(lines: list[Scanned], index: int) -> bool:
     A placeholder stands where code should be, so what comes next closes the block, is
     outdented, or is another comment; a section heading is followed by its code.
     """
-    later = next((item for item in lines[index + 1 :] if item.raw and not _comment_only(item)), None)
+    # Indexes, not a slice: a slice copies the rest of the code for every comment (quadratic).
+    later = next(
+        (lines[k] for k in range(index + 1, len(lines)) if lines[k].raw and not _comment_only(lines[k])), None
+    )
     if later is None:
         return True
     closes = bool(re.match(r"[}\])]|</|\?>|end\b", later.raw))
@@ -35,7 +38,7 @@ def judge_comment(scanned: list[Scanned], index: int) -> str | None:
         return None
     kind, sure = judged
     previous = scanned[index - 1] if index else None
-    following = next((later for later in scanned[index + 1 :] if later.raw), None)
+    following = next((scanned[k] for k in range(index + 1, len(scanned)) if scanned[k].raw), None)
     inside_comments = bool(previous and _comment_only(previous) and following and _comment_only(following))
     if kind == "ellipsis-body" and inside_comments:
         return None  # "# ..." in the middle of a commented-out example
@@ -48,13 +51,23 @@ def judge_comment(scanned: list[Scanned], index: int) -> str | None:
     return kind if _nothing_follows(scanned, index) else None
 
 
-_BRACKETED = re.compile(r"^[\[(<{]\s*(?:\.\.\.|…)?\s*(.*?)\s*(?:\.\.\.|…)?\s*[\])>}]$")
+_ELLIPSES = ("...", "…")
 
 
 def bracketed_kind(line: str) -> str | None:
-    """`[... rest of the code ...]` or `(remaining functions)`: a placeholder outside a comment."""
-    match = _BRACKETED.match(line.strip())
-    if not match or not match.group(1) or re.search(r"[=;(){}<>]", match.group(1)):
+    """`[... rest of the code ...]` or `(remaining functions)`: a placeholder outside a comment.
+
+    Plain string operations: the regex this was (`\\s*(.*?)\\s*` between brackets) took
+    minutes on one line of "[" and a few hundred spaces."""
+    text = line.strip()
+    if len(text) < 2 or text[0] not in "[(<{" or text[-1] not in "])>}":
         return None
-    judged = comment_kind(match.group(1), "markup")
+    inner = text[1:-1].strip()
+    lead = next((mark for mark in _ELLIPSES if inner.startswith(mark)), "")
+    inner = inner[len(lead) :].lstrip()
+    tail = next((mark for mark in _ELLIPSES if inner.endswith(mark)), "")
+    inner = inner[: len(inner) - len(tail)].rstrip()
+    if not inner or re.search(r"[=;(){}<>]", inner):
+        return None
+    judged = comment_kind(inner, "markup")
     return judged[0] if judged else None

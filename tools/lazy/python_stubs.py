@@ -7,6 +7,7 @@ docstring.
 from __future__ import annotations
 
 import ast
+import bisect
 import re
 
 from tools.lazy.records import Placeholder
@@ -18,21 +19,46 @@ _ABSTRACT_CLASS = re.compile(r"^\s*class\s+\w+\s*(?:\[.*\])?\(.*\b(?:Protocol|AB
 
 def _header_above(lines: list[str], index: int) -> int:
     """The line that opens the block line `index` is in (its def, class, if...), or -1."""
-    indent = indent_of(lines[index])
-    header = next(
-        (
-            j
-            for j in range(index - 1, -1, -1)
-            if lines[j].strip() and not lines[j].lstrip().startswith("#") and indent_of(lines[j]) < indent
-        ),
-        -1,
-    )
+    opener, level_above = _block_tables(lines)
+    header = opener[index]
     if header >= 0 and lines[header].lstrip().startswith((")", "]")):
         # a signature over several lines ends in "):" at the def's own indent
-        header = next(
-            (j for j in range(header - 1, -1, -1) if indent_of(lines[j]) <= indent_of(lines[header])), -1
-        )
+        header = level_above[header]
     return header
+
+
+# The tables of the last `lines` asked about: looking back line by line from every `...`
+# was quadratic (a 40 kB answer of `...` lines took 50 s).
+_tables: tuple[list[str], list[int], list[int]] | None = None
+
+
+def _block_tables(lines: list[str]) -> tuple[list[int], list[int]]:
+    """Per line: the nearest code line above with a smaller indent (its block's opener), and
+    the nearest line above with an indent no larger than its own; -1 for none. O(n log n)."""
+    global _tables
+    cached = _tables
+    if cached is not None and cached[0] is lines:
+        return cached[1], cached[2]
+    opener, level_above = [-1] * len(lines), [-1] * len(lines)
+    code_at: list[int] = []  # code lines that can still open a block below, indents rising
+    code_indents: list[int] = []
+    any_at: list[int] = []  # any line, indents rising (for the nearest with indent <= ours)
+    any_indents: list[int] = []
+    for i, line in enumerate(lines):
+        indent = indent_of(line)
+        below = bisect.bisect_left(code_indents, indent)  # code_at[:below] have smaller indents
+        opener[i] = code_at[below - 1] if below else -1
+        if line.strip() and not line.lstrip().startswith("#"):
+            del code_at[below:], code_indents[below:]
+            code_at.append(i)
+            code_indents.append(indent)
+        upto = bisect.bisect_right(any_indents, indent)  # any_at[:upto] have indents <= ours
+        level_above[i] = any_at[upto - 1] if upto else -1
+        del any_at[upto:], any_indents[upto:]
+        any_at.append(i)
+        any_indents.append(indent)
+    _tables = (lines, opener, level_above)
+    return opener, level_above
 
 
 _DEF = re.compile(r"^\s*(?:async\s+)?def\s")
@@ -78,7 +104,7 @@ def is_bare_ellipsis(bare: str, lines: list[str], index: int, language: str | No
 
 def _inside_brackets(lines: list[str], index: int) -> bool:
     """Does the code line before `index` leave a bracket open or a list going on?"""
-    before = next((line.strip() for line in reversed(lines[:index]) if line.strip()), "")
+    before = next((lines[k].strip() for k in range(index - 1, -1, -1) if lines[k].strip()), "")
     return before.endswith((",", "[", "("))
 
 

@@ -45,7 +45,7 @@ _RULES = [
         "rest-of-code",
         re.compile(
             r"\bfill\s+in\s+the\s+rest\b|^(?:\.\.\.)?\s*(?:and\s+)?(?:the\s+)?rest\b\W*$"
-            r"|\(\s*(?:\.\.\.)?\s*rest\s+of\b[^)]*\)"
+            r"|\(\s*(?:\.\.\.\s*)?rest\s+of\b[^)]*\)"  # not `\s*(?:...)?\s*`: ambiguous, quadratic
         ),
         "strong",
     ),
@@ -142,8 +142,10 @@ _RULES = [
         ),
         "weak",
     ),
-    _Rule("ellipsis-body", re.compile(r"^(?:(?:\.{3,}\s*)+|etc\.?|and\s+so\s+on\.?)$"), "strong"),
-    _Rule("ellipsis-comment", re.compile(r"^\.{3}\s*[a-z][a-z\s-]*\W*$"), "enclosed"),
+    # Unambiguous forms: `(?:\.{3,}\s*)+` split a run of dots every possible way (80 dots
+    # and an "x" took hours), and `[a-z\s-]*\W*` split trailing spaces (quadratic).
+    _Rule("ellipsis-body", re.compile(r"^(?:\.{3,}(?:\s+\.{3,})*\s*|etc\.?|and\s+so\s+on\.?)$"), "strong"),
+    _Rule("ellipsis-comment", re.compile(r"^\.{3}\s*[a-z][a-z\s-]*+\W*$"), "enclosed"),
 ]
 # Words after a phrase that say the code was left out: "// other methods here".
 _LEFT_OUT = re.compile(

@@ -10,23 +10,39 @@ Isolation mechanisms, best first; `isolation_available()` probes once and picks 
 works (`available_isolations()` lists all of them, `run_sandboxed(..., isolation=...)` forces one):
 
 - "bwrap" (Debian package `bubblewrap`): new PID, network (loopback only), IPC and UTS
-  namespaces; the root filesystem is a read-only bind; /tmp and /dev/shm are private tmpfs
-  capped at `memory_mb`; the caller's home and this repository (where a `.env` may live) are
-  hidden behind empty tmpfs; only the temp dir is writable. The running interpreter's prefix
-  and venv are re-exposed read-only, so `sys.executable` works inside. As root, bwrap runs
-  privileged (no user namespace) and `setpriv` drops to the run's uid inside; otherwise bwrap
-  runs unprivileged in a new user namespace, as the caller (needs unprivileged user
-  namespaces, on by default in Debian 12).
+  namespaces; the root filesystem is a read-only bind; /tmp, /var/tmp, /run, /dev/shm and
+  /home are private tmpfs, so no host file written there and no Unix socket living there
+  (Docker, databases, D-Bus, anything in /tmp) is reachable; the caller's home and this
+  repository (where a `.env` may live) are hidden behind empty tmpfs too. The work dir is a
+  fresh dir in the private /tmp, filled with a copy of the run's files (`cp` from the
+  host's run dir, bound read-only at /run/codecrew-input), so the work dir and /tmp share
+  one tmpfs capped at `max_disk_mb` (/dev/shm gets a quarter of that): total bytes written
+  are capped, not only each file. The interpreters a run may use
+  (ours: its venv, as named and as resolved, and its base install; an absolute `cmd[0]`: its
+  install) are re-exposed read-only wherever they live, so `sys.executable` and a venv in
+  /tmp work inside. As root, bwrap runs privileged (no user namespace) and `setpriv` drops
+  to the run's uid inside; otherwise bwrap runs unprivileged in a new user namespace, as
+  the caller (needs unprivileged user namespaces, on by default in Debian 12).
 - "unshare-net" (root without bwrap; util-linux `unshare`, `setpriv`, `mount`): new network
-  (not even loopback is up), mount, PID, IPC and UTS namespaces; private tmpfs over /tmp,
-  /var/tmp, /run/lock and /dev/shm; home and repository hidden as above. The root filesystem
-  stays writable for root, so writes elsewhere are stopped only by the file permissions of
-  the unprivileged uid.
+  (not even loopback is up), mount, PID, IPC and UTS namespaces; the same private tmpfs
+  dirs, hidden dirs (skipped when a tmpfs already covers them, e.g. a checkout under /tmp)
+  and re-exposed interpreters; the work dir is copied into the private /tmp (one cap). The
+  root filesystem stays writable for root, so writes elsewhere are stopped only by the file
+  permissions of the unprivileged uid.
 - "socket-guard" (neither is usable, e.g. not root and no user namespaces): no namespaces.
   A `sitecustomize.py` on PYTHONPATH makes Python's inet sockets and name lookups fail; best
-  effort only: nothing stops Node or a native binary from using the network, writes to
-  world-writable dirs such as /tmp succeed, and without root a child that calls setsid() can
-  outlive the run.
+  effort only: nothing stops Node or a native binary from using the network or a Unix
+  socket, writes to world-writable dirs such as /tmp succeed, only each file is capped, and
+  without root a child that calls setsid() can outlive the run.
+
+A fallback is never silent: `sandbox_status()` names the mechanism in force and, below bwrap,
+why the better ones failed, as a warning line (`weak` for socket-guard) that the eval run
+prints and writes into its report.
+
+Harness failures are not the code's: every run prints a random marker on stderr just before
+`prlimit` starts the command (stripped from the result). No marker means the sandbox itself
+could not start; an exit status of 126/127 is checked against whether `cmd[0]` exists inside
+the sandbox. Either way the result's `infrastructure` says what to fix, and `ok` is False.
 
 Privileges: as root, every run gets its own random unprivileged uid/gid (range starting at
 `SANDBOX_UID_BASE`, no supplementary groups, no capabilities, no_new_privs under bwrap). That
@@ -58,7 +74,8 @@ rounds, includes writing and removing the temp dir), on this 2-core machine whil
 
 Interpreters: the sandbox uid can run what any user can (`python3` is Debian's, `node`). Under
 bwrap and unshare-net the running interpreter and its venv are re-exposed, so `sys.executable`
-works too; under socket-guard as root it does not when it lives under /root (mode 700).
+works too; under socket-guard as root it does not when it lives under /root (mode 700), and
+such a run reports `infrastructure`.
 
 Thread-safe: no `preexec_fn` is used (privileges are dropped by subprocess's own `user=`/
 `group=` or by `setpriv`), so runs may be started from several threads at once.
@@ -66,8 +83,8 @@ Thread-safe: no `preexec_fn` is used (privileges are dropped by subprocess's own
 The package, one job per module: `records` (isolation names, limits, results), `uids`
 (the per-run uid and its task count), `rundir` (the run dir and the socket guard), `argv`
 (prlimit, bwrap, unshare and the environment), `pump` (feeding, reading, timing out and
-killing a run), `run` (`run_sandboxed`, and which mechanism works here) and `overhead`
-(`python -m tools.sandbox`).
+killing a run), `run` (`run_sandboxed`, and which mechanism works here: `sandbox_status`)
+and `overhead` (`python -m tools.sandbox`).
 """
 
 from __future__ import annotations
@@ -82,7 +99,14 @@ from tools.sandbox.records import (
     SandboxLimits,
     SandboxResult,
 )
-from tools.sandbox.run import available_isolations, isolation_available, run_sandboxed
+from tools.sandbox.run import (
+    SandboxStatus,
+    available_isolations,
+    describe_isolation,
+    isolation_available,
+    run_sandboxed,
+    sandbox_status,
+)
 from tools.sandbox.uids import SANDBOX_UID_BASE
 
 __all__ = [
@@ -94,8 +118,11 @@ __all__ = [
     "UNSHARE",
     "SandboxLimits",
     "SandboxResult",
+    "SandboxStatus",
     "available_isolations",
+    "describe_isolation",
     "isolation_available",
     "main",
     "run_sandboxed",
+    "sandbox_status",
 ]

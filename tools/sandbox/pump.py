@@ -68,8 +68,10 @@ def pump_output(
     deadline: float,
     killer: Killer,
     always_kill_uid: bool,
+    stderr_marker: int = 0,
 ) -> Pumped:
-    """Feed stdin, read capped stdout/stderr, and enforce the deadline; then reap the child."""
+    """Feed stdin, read capped stdout/stderr, and enforce the deadline; then reap the child.
+    `stderr_marker` bytes of stderr (the sandbox's started marker) do not count to its cap."""
     assert proc.stdout is not None and proc.stderr is not None
     sel = selectors.DefaultSelector()
     bufs: dict[int, bytearray] = {}
@@ -141,7 +143,7 @@ def pump_output(
                     sel.unregister(fd)
                     continue
                 buf = bufs[fd]
-                room = limits.max_output_bytes - len(buf)
+                room = limits.max_output_bytes + (stderr_marker if fd == err_fd else 0) - len(buf)
                 buf += chunk[: max(room, 0)]
                 if len(chunk) > room:
                     overflow = True

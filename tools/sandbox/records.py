@@ -25,6 +25,7 @@ class SandboxLimits:
     max_output_bytes: int = 64_000  # stdout and stderr each, truncated beyond
     max_file_bytes: int = 10_000_000
     max_open_files: int = 1024
+    max_disk_mb: int = 128  # everything written to the work dir and /tmp together (one tmpfs)
 
 
 @dataclass(frozen=True)
@@ -37,13 +38,23 @@ class SandboxResult:
     timed_out: bool
     duration: float
     isolation: str  # "bwrap" / "unshare-net" / "socket-guard"
-    killed_reason: str | None  # "timeout", "memory", "cpu", "output-limit", "file-size", "signal N"
+    killed_reason: (
+        str | None
+    )  # "timeout", "memory", "cpu", "output-limit", "file-size", "disk-full", "signal N"
     truncated: bool = False  # stdout or stderr was cut at max_output_bytes
+    # The harness failed, not the code: the sandbox could not start, or the command is not
+    # there inside it. What to fix; None when the command ran.
+    infrastructure: str | None = None
 
     @property
     def ok(self) -> bool:
         """True when the command exited 0 on its own, within every limit."""
-        return self.returncode == 0 and not self.timed_out and self.killed_reason is None
+        return (
+            self.returncode == 0
+            and not self.timed_out
+            and self.killed_reason is None
+            and self.infrastructure is None
+        )
 
 
 def find_tool(name: str) -> str | None:
