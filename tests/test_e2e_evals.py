@@ -53,7 +53,7 @@ def test_humaneval_ten_tasks(tmp_path: Path) -> None:
 
 
 def test_tetris_suite_in_the_browser(tmp_path: Path) -> None:
-    proc, report = run_evals(tmp_path, "--suite", "tetris", "--mode", "both")
+    proc, report = run_evals(tmp_path, "--suite", "tetris", "--mode", "both", "--repairs", "0")
 
     cases = report["cases"]
     assert {c["mode"] for c in cases} == {"generator", "pipeline"}
