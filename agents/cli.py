@@ -1,9 +1,11 @@
-"""The `codecrew` command: `codecrew run`, `codecrew eval` and `codecrew models` are the same
-commands as `python -m agents.run`, `python -m evals.run` and `python -m agents.models`.
+"""The `codecrew` command: `codecrew run`, `codecrew eval` and `codecrew models` and
+`codecrew serve` are the same commands as `python -m agents.run`, `python -m evals.run`,
+`python -m agents.models` and `python -m evals.serve`.
 
     codecrew run "build tetris" [--out DIR] [--generator MODEL] ...
     codecrew eval --suite humaneval --limit 10 --models local:qwen2.5-coder-1.5b
     codecrew models list | show MODEL | discover --provider ollama | compare A B
+    codecrew serve [--port 8321]
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import typer
 from agents.models.cli import app as models_app
 from agents.run import main as run_main
 from evals import run as eval_command
+from evals.serve import cli as serve_command
 
 app = typer.Typer(
     name="codecrew",
@@ -23,6 +26,7 @@ app = typer.Typer(
 app.command("run")(run_main)
 app.command("eval", help=eval_command.__doc__)(eval_command.main)
 app.add_typer(models_app, name="models")
+app.command("serve", help=serve_command.__doc__)(serve_command.main)
 
 
 def main() -> None:

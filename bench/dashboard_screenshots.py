@@ -79,8 +79,8 @@ def main() -> None:
     import uvicorn
     from playwright.sync_api import sync_playwright
 
-    from evals.serve.__main__ import bind_socket
     from evals.serve.app import create_app
+    from evals.serve.cli import bind_socket
     from tools.browser.chromium import LAUNCH_ARGS, browser_available
 
     work = Path(tempfile.mkdtemp(prefix="codecrew-screens-"))

@@ -16,8 +16,9 @@ import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
-from evals.serve.__main__ import app as serve_cli
+from agents.cli import app as codecrew
 from evals.serve.app import create_app
+from evals.serve.cli import app as serve_cli
 from evals.serve.security import InsecureBind, ServeConfig
 from tests.dashboard_fixtures import fill_history, scripted_builder
 from tools.history import History
@@ -292,6 +293,9 @@ def test_binding_beyond_loopback_needs_a_token(reports: Path) -> None:
     with pytest.raises(InsecureBind, match="pass --token TOKEN or set CODECREW_SERVE_TOKEN"):
         create_app(reports_dir=reports, config=ServeConfig(host="0.0.0.0"))
     result = CliRunner().invoke(serve_cli, ["--host", "0.0.0.0"], env={"CODECREW_SERVE_TOKEN": ""})
+    assert result.exit_code == 2 and "CODECREW_SERVE_TOKEN" in result.output
+    # `codecrew serve` is the same command
+    result = CliRunner().invoke(codecrew, ["serve", "--host", "0.0.0.0"], env={"CODECREW_SERVE_TOKEN": ""})
     assert result.exit_code == 2 and "CODECREW_SERVE_TOKEN" in result.output
 
 

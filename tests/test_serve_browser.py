@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from evals.serve.__main__ import bind_socket
 from evals.serve.app import create_app
+from evals.serve.cli import bind_socket
 from tests.dashboard_fixtures import scripted_builder
 from tools.browser.chromium import LAUNCH_ARGS, browser_available
 
