@@ -159,6 +159,7 @@ class Manifest(BaseModel):
     lazy: LazyRecord = Field(default_factory=LazyRecord)
     layout: str | None = None  # how blocks became files
     saved_to: str | None = None  # where answer and manifest went when out_dir could not be written
+    sandbox_warning: str | None = None  # the sandbox in force is weaker than bwrap: what that costs
 
     @property
     def total_requests(self) -> int:

@@ -31,6 +31,7 @@ from agents.progress import Reporter
 from agents.verification import LoopFinished, RepairLoop
 from tools.errors import classify_error, describe_error
 from tools.history import CallRecord, History
+from tools.sandbox import sandbox_status
 
 ANSWER_FILE = "answer.md"  # the generator's raw answer, kept next to the files
 EMPTY_PROMPT = 'the prompt is empty: say what to build, e.g. python -m agents.run "build tetris"'
@@ -69,7 +70,11 @@ async def run_pipeline(
         route=route,
         out_dir=str(out_dir),
         agents={role: AgentUsage(model=settings.model_for(role)) for role in ROLES},
+        # the files will run in the sandbox: never on a weaker one without saying so
+        sandbox_warning=sandbox_status().warning,
     )
+    if manifest.sandbox_warning:
+        reporter.note(manifest.sandbox_warning)
     state = PipelineState(
         request=request,
         settings=settings,

@@ -24,6 +24,8 @@ from agents.coordinator import coordinator_agent
 from agents.extractor import extractor_agent
 from agents.generator import generator_agent
 from agents.pipeline import ANSWER_FILE, run_pipeline
+from agents.progress import Reporter
+from tools.sandbox import SandboxStatus
 
 TETRIS = """Here is the game.
 
@@ -249,3 +251,25 @@ async def test_each_agent_is_recorded_in_the_history(settings: Settings, tmp_pat
     assert coordinator.calls == coordinator.successes == 1  # not charged for the generator's failure
     assert manifest.failed_role == "generator"
     assert History().model_stats(task_type="code_generation")[0].last_error_class == "no_code"
+
+
+async def test_a_weak_sandbox_is_said_in_the_run_and_the_manifest(
+    settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The files run in the sandbox: a weaker tier than bwrap is never used silently."""
+    warning = "sandbox: socket-guard only (bwrap not installed): generated code is not contained"
+    monkeypatch.setattr(
+        "agents.pipeline.sandbox_status",
+        lambda: SandboxStatus(isolation="socket-guard", weak=True, warning=warning),
+    )
+    notes: list[str] = []
+
+    class Notes(Reporter):
+        def note(self, text: str) -> None:
+            notes.append(text)
+
+    manifest = await run_pipeline("build tetris", settings, tmp_path / "out", reporter=Notes())
+
+    assert notes == [warning]
+    saved = json.loads((tmp_path / "out" / "manifest.json").read_text())
+    assert manifest.sandbox_warning == saved["sandbox_warning"] == warning
