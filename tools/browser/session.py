@@ -114,15 +114,17 @@ class BrowserSession:
         *,
         screenshot: Path | None = None,
         timeout: float = 20.0,
+        app: bool = False,
     ) -> PageReport:
-        """Blocking form: see `check_game_page`."""
+        """Blocking form: see `check_game_page` (`app=True`: `check_app_page`)."""
         started = time.monotonic()
         try:
-            return self._call(self._check(site_dir, entry, screenshot, timeout), timeout + 30)
+            return self._call(self._check(site_dir, entry, screenshot, timeout, app=app), timeout + 30)
         except TimeoutError:
             # The run has its own deadline; this is the backstop if chromium stops answering.
             self._call(self._drop_browser(), timeout=30)
-            return failed_report("the browser stopped answering", time.monotonic() - started)
+            stopped = failed_report("the browser stopped answering", time.monotonic() - started)
+            return failed_app_report(stopped) if app else stopped
 
     def check_app(
         self,
@@ -133,13 +135,22 @@ class BrowserSession:
         timeout: float = 20.0,
     ) -> PageReport:
         """Blocking form of `check_app_async`: see `check_app_page`."""
-        started = time.monotonic()
-        try:
-            return self._call(self._check(site_dir, entry, screenshot, timeout, app=True), timeout + 30)
-        except TimeoutError:
-            self._call(self._drop_browser(), timeout=30)
-            stopped = failed_report("the browser stopped answering", time.monotonic() - started)
-            return failed_app_report(stopped)
+        return self.check(site_dir, entry, screenshot=screenshot, timeout=timeout, app=True)
+
+    async def check_async(
+        self,
+        site_dir: Path,
+        entry: str = "index.html",
+        *,
+        screenshot: Path | None = None,
+        timeout: float = 20.0,
+        app: bool = False,
+    ) -> PageReport:
+        """Awaitable form for callers on another event loop (e.g. an async evaluator)."""
+        future = asyncio.run_coroutine_threadsafe(
+            self._check(site_dir, entry, screenshot, timeout, app=app), self._loop
+        )
+        return await asyncio.wrap_future(future)
 
     async def check_app_async(
         self,
@@ -151,24 +162,7 @@ class BrowserSession:
     ) -> PageReport:
         """Judge a web app (loads, draws, responds_to_input; tools.browser.app_probes) from
         any event loop."""
-        future = asyncio.run_coroutine_threadsafe(
-            self._check(site_dir, entry, screenshot, timeout, app=True), self._loop
-        )
-        return await asyncio.wrap_future(future)
-
-    async def check_async(
-        self,
-        site_dir: Path,
-        entry: str = "index.html",
-        *,
-        screenshot: Path | None = None,
-        timeout: float = 20.0,
-    ) -> PageReport:
-        """Awaitable form for callers on another event loop (e.g. an async evaluator)."""
-        future = asyncio.run_coroutine_threadsafe(
-            self._check(site_dir, entry, screenshot, timeout), self._loop
-        )
-        return await asyncio.wrap_future(future)
+        return await self.check_async(site_dir, entry, screenshot=screenshot, timeout=timeout, app=True)
 
     def close(self) -> None:
         if self._loop.is_closed():
