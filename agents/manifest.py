@@ -96,6 +96,8 @@ class VersionRecord(BaseModel):
     index: int  # 0, 1, 2... in the order they were made
     kind: VersionKind
     seed: int | None = None
+    temperature: float | None = None  # repairs: raised when the same files were asked again
+    base: int | None = None  # repairs: the version that was repaired
     repair_format: str | None = None  # repairs: "whole" or "edit"
     notes: str | None = None  # repairs: what the coordinator asked to fix
     files: list[FileRecord] = Field(default_factory=list)

@@ -57,6 +57,8 @@ VerifyFn = Callable[..., Awaitable[Verdict]]
 VERIFY_TIMEOUT = 60.0  # seconds the judge may take for one version
 POINTLESS_CALLS = 2  # refused calls (repair past the cap, write_files again) before the run ends
 CHARS_PER_TOKEN = 3.0  # code, on the tokenizers we use: a little under 3.5, rounded down
+REPAIR_HEAT = 0.3  # temperature added each time the same version is repaired again
+MAX_REPAIR_TEMPERATURE = 1.0
 
 
 class LazyOutputError(RuntimeError):
@@ -171,12 +173,28 @@ class RepairLoop:
         base = self.settings.role_settings["generator"].get("seed")
         return (base if isinstance(base, int) else 7) + index
 
-    def generator_settings(self, seed: int, max_tokens: int | None = None) -> ModelSettings:
+    def generator_settings(
+        self, seed: int, max_tokens: int | None = None, temperature: float | None = None
+    ) -> ModelSettings:
         merged: dict[str, Any] = dict(self.settings.role_settings["generator"])
         merged["seed"] = seed
         if max_tokens is not None:
             merged["max_tokens"] = max_tokens
+        if temperature is not None:
+            merged["temperature"] = temperature
         return ModelSettings(**merged)  # type: ignore[typeddict-item]
+
+    def repair_temperature(self, base: Version) -> float | None:
+        """Hotter each time the same version is sent back: with the same files and findings,
+        the 1.5B at 0.2 wrote the same repair again under another seed (measured: both second
+        repairs of two Tetris runs were "the same files as version 1")."""
+        again = sum(
+            1 for v in self.versions if v.record.kind == "repair" and v.record.base == base.record.index
+        )
+        configured = self.settings.role_settings["generator"].get("temperature")
+        if again <= 1 or configured is None:  # this version's own record is already counted
+            return None
+        return round(min(float(configured) + REPAIR_HEAT * (again - 1), MAX_REPAIR_TEMPERATURE), 2)
 
     def new_version(self, kind: VersionKind, **fields: Any) -> Version:
         index = len(self.manifest.verification.versions)
@@ -372,7 +390,10 @@ class RepairLoop:
         base = self.kept
         assert base is not None and base.verdict is not None
         repair_format = self.settings.repair_format
-        version = self.new_version("repair", notes=notes.strip() or None, repair_format=repair_format)
+        version = self.new_version(
+            "repair", notes=notes.strip() or None, repair_format=repair_format, base=base.record.index
+        )
+        version.record.temperature = self.repair_temperature(base)
         started = time.perf_counter()
         role = "generator"
         self.reporter.stage(
@@ -380,7 +401,7 @@ class RepairLoop:
         )
         prompt = repair_prompt(self.request, base.verdict, base.files, notes, repair_format)
         budget = repair_budget(base.files, self.settings.role_settings[role].get("max_tokens"))
-        model_settings = self.generator_settings(version.record.seed or 0, budget)
+        model_settings = self.generator_settings(version.record.seed or 0, budget, version.record.temperature)
         part = AgentUsage(model=self.settings.generator)
         try:
             if repair_format == "edit":

@@ -77,12 +77,14 @@ class Generator:
         self.prompts: list[str] = []
         self.seeds: list[int | None] = []
         self.max_tokens: list[int | None] = []
+        self.temperatures: list[float | None] = []
 
     def answer(self, messages: list[ModelMessage], info: AgentInfo) -> str:
         self.prompts.append(str(messages[-1].parts[-1].content))  # type: ignore[union-attr]
         settings = info.model_settings or {}
         self.seeds.append(settings.get("seed"))
         self.max_tokens.append(settings.get("max_tokens"))
+        self.temperatures.append(settings.get("temperature"))
         return self.answers[min(len(self.prompts) - 1, len(self.answers) - 1)]
 
     def model(self) -> FunctionModel:
@@ -375,3 +377,16 @@ async def test_a_page_that_throws_is_repaired_in_chromium(tmp_path: Path) -> Non
         tmp_path / "out" / "screenshot.png"
     )
     assert (tmp_path / "out" / "screenshot.png").stat().st_size > 0  # what the judge saw, kept with the files
+
+
+async def test_the_same_version_sent_back_again_is_repaired_hotter(tmp_path: Path) -> None:
+    """Two repairs of one kept version: the second gets a higher temperature, not just a seed."""
+    still_broken = script("print(undefined_sum)")
+    generator = Generator(BROKEN, still_broken, script("print(undefined_other)"))
+    manifest = await run(generator, tmp_path / "out", repairs_asked=2, repairs=2)
+
+    first, second = manifest.verification.versions[1:]
+    assert first.base == second.base == 0  # neither repair beat the first answer
+    configured = settings().role_settings["generator"]["temperature"]
+    assert generator.temperatures == [configured, configured, configured + 0.3]
+    assert (first.temperature, second.temperature) == (None, configured + 0.3)
