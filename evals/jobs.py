@@ -81,14 +81,16 @@ def task_for(
     )
 
 
-async def evaluate_case(
-    factory: TaskFactory, job: Job, case_name: str, sample: int, run_dir: Path
-) -> CaseResult:
-    """One case of a job, answered and judged: its row (a durable run's unit of work)."""
-    [case] = [c for c in job.dataset.cases if c.name == case_name]
-    rows: list[CaseResult] = []
+def collecting(
+    job: Job,
+    sample: int,
+    run_dir: Path,
+    rows: list[CaseResult],
+    on_case: Callable[[Job], None] | None = None,
+) -> type[CaseNames]:
+    """A case lifecycle that appends each judged case's row to `rows` as soon as it ends."""
 
-    class Hooks(CaseNames):
+    class Collect(CaseNames):
         async def teardown(self, result: Any) -> None:
             if result is not None:
                 rows.append(
@@ -101,7 +103,18 @@ async def evaluate_case(
                         sample=sample,
                     )
                 )
+            if on_case:
+                on_case(job)
 
+    return Collect
+
+
+async def evaluate_case(
+    factory: TaskFactory, job: Job, case_name: str, sample: int, run_dir: Path
+) -> CaseResult:
+    """One case of a job, answered and judged: its row (a durable run's unit of work)."""
+    [case] = [c for c in job.dataset.cases if c.name == case_name]
+    rows: list[CaseResult] = []
     one = Dataset[CaseInputs, Any, CaseMeta](
         name=job.dataset.name, cases=[case], evaluators=job.dataset.evaluators
     )
@@ -110,7 +123,7 @@ async def evaluate_case(
         name=f"{job.suite}:{job.model}:{job.mode}",
         max_concurrency=1,
         progress=False,
-        lifecycle=Hooks,
+        lifecycle=collecting(job, sample, run_dir, rows),
     )
     return rows[0]
 
@@ -144,28 +157,12 @@ async def run_jobs(
     rows: list[CaseResult] = collected if collected is not None else []
 
     async def one(job: Job, sample: int) -> None:
-        class Hooks(CaseNames):
-            async def teardown(self, result: Any) -> None:
-                if result is not None:
-                    rows.append(
-                        CaseResult.from_result(
-                            result,
-                            suite=job.suite,
-                            model=job.model,
-                            mode=job.mode,
-                            run_dir=run_dir,
-                            sample=sample,
-                        )
-                    )
-                if on_case:
-                    on_case(job)
-
         await job.dataset.evaluate(
             task_for(factory, job, sample),
             name=f"{job.suite}:{job.model}:{job.mode}",
             max_concurrency=concurrency,
             progress=False,
-            lifecycle=Hooks,
+            lifecycle=collecting(job, sample, run_dir, rows, on_case),
         )
 
     await asyncio.gather(*(one(job, sample) for job in jobs for sample in range(samples)))
