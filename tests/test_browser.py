@@ -177,3 +177,15 @@ def test_missing_chromium_is_reported_with_the_fix(monkeypatch, tmp_path):
     assert browser_available() is None
     with pytest.raises(BrowserUnavailable, match=f"chromium not found at {missing}: apt-get"):
         BrowserSession()
+
+
+def test_a_missing_entry_fails_without_a_browser_for_games_and_apps(tmp_path: Path) -> None:
+    """Nothing to load: every check fails with the reason, and no chromium is launched."""
+    from tools.browser import check_app_page, check_game_page
+
+    game = check_game_page(tmp_path, "index.html")
+    app = check_app_page(tmp_path, "index.html")
+    assert [c.name for c in app.checks] == ["loads", "draws", "responds_to_input"]
+    for report in (game, app):
+        assert not report.passed
+        assert all(not c.passed and "index.html not found" in c.detail for c in report.checks)

@@ -51,12 +51,7 @@ def check_game_page(
     launched and closed for this page. Raises BrowserUnavailable if chromium cannot start;
     everything a page does wrong (errors, hangs, navigating away) is a failed check instead.
     """
-    if not (Path(site_dir) / entry).is_file():
-        return failed_report(f"{entry} not found in {site_dir}", 0.0)
-    if browser is not None:
-        return browser.check(site_dir, entry, screenshot=screenshot, timeout=timeout)
-    with BrowserSession() as session:
-        return session.check(site_dir, entry, screenshot=screenshot, timeout=timeout)
+    return check_page(site_dir, entry, screenshot=screenshot, timeout=timeout, browser=browser)
 
 
 def check_app_page(
@@ -69,10 +64,26 @@ def check_app_page(
 ) -> PageReport:
     """Load a web app (no game) in headless chromium and report loads, draws and
     responds_to_input (tools.browser.app_probes); otherwise as `check_game_page`."""
+    return check_page(site_dir, entry, screenshot=screenshot, timeout=timeout, browser=browser, app=True)
+
+
+def check_page(
+    site_dir: Path,
+    entry: str = "index.html",
+    *,
+    screenshot: Path | None = None,
+    timeout: float = 20.0,
+    browser: BrowserSession | None = None,
+    app: bool = False,
+) -> PageReport:
+    """`check_game_page`, or `check_app_page` with `app=True`."""
+    if not (Path(site_dir) / entry).is_file():
+        missing = failed_report(f"{entry} not found in {site_dir}", 0.0)
+        return failed_app_report(missing) if app else missing
     if browser is not None:
-        return browser.check_app(site_dir, entry, screenshot=screenshot, timeout=timeout)
+        return browser.check(site_dir, entry, screenshot=screenshot, timeout=timeout, app=app)
     with BrowserSession() as session:
-        return session.check_app(site_dir, entry, screenshot=screenshot, timeout=timeout)
+        return session.check(site_dir, entry, screenshot=screenshot, timeout=timeout, app=app)
 
 
 class BrowserSession:
