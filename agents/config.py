@@ -91,6 +91,7 @@ VARIABLES = (
     "CODECREW_REPAIRS",
     "CODECREW_SAMPLES",
     "CODECREW_REPAIR_FORMAT",
+    "CODECREW_CHECKLIST",
     "CODECREW_DATABASE_URL",
     "CODECREW_PROVIDER_LIMITS",
     "CODECREW_WORKER_TIMEOUT",
@@ -249,6 +250,7 @@ class Settings:
     repairs: int = 2  # verify-and-repair rounds after the first version (0 = off)
     samples: int = 1  # candidates generated concurrently, the best kept
     repair_format: str = "whole"  # "whole": rewrite the files; "edit": SEARCH/REPLACE blocks
+    checklist: bool = True  # tell the generator how its answer will be checked (agents/prompts/checks_*)
     role_settings: dict[str, ModelSettings] = field(default_factory=lambda: dict(ROLE_SETTINGS))
 
     @classmethod
@@ -267,6 +269,7 @@ class Settings:
         cost = env.get("CODECREW_COST_LIMIT")
         repairs, samples = _count(env, "CODECREW_REPAIRS", 2), _count(env, "CODECREW_SAMPLES", 1, low=1)
         repair_format = env.get("CODECREW_REPAIR_FORMAT", "whole").strip() or "whole"
+        checklist = _switch(env, "CODECREW_CHECKLIST", True)
         settings = cls(
             **models,
             out_dir=Path(out) if out else None,
@@ -279,6 +282,7 @@ class Settings:
             repairs=repairs,
             samples=samples,
             repair_format=repair_format,
+            checklist=checklist,
         )
         settings = replace(settings, **overrides) if overrides else settings
         settings.check_loop()
@@ -301,6 +305,17 @@ class Settings:
     def with_models(self, spec: str) -> Settings:
         """The same settings with every role on one model string."""
         return replace(self, coordinator=spec, generator=spec, extractor=spec)
+
+
+def _switch(env: dict[str, str], var: str, default: bool) -> bool:
+    raw = env.get(var, "").strip().lower()
+    if not raw:
+        return default
+    if raw in ("1", "on", "true", "yes"):
+        return True
+    if raw in ("0", "off", "false", "no"):
+        return False
+    raise ConfigError(f"{var} must be on or off, not {raw!r}")
 
 
 def _count(env: dict[str, str], var: str, default: int, *, low: int = 0) -> int:

@@ -22,7 +22,7 @@ from agents.generator import Generation, generate
 from agents.manifest import AgentUsage, LazyRecord, Manifest, Role
 from agents.progress import Reporter
 from agents.prompts import load_prompt
-from agents.verification import LazyOutputError, RepairLoop
+from agents.verification import LazyOutputError, RepairLoop, generation_prompt
 from tools.extract import ExtractedFile
 from tools.lazy import LazyVerdict
 
@@ -145,8 +145,9 @@ async def generate_code(ctx: RunContext[PipelineState], spec: str) -> str:
         return "The code is already generated. Call extract_files next."
     state.manifest.spec = spec
     role: Role = "generator"
-    # The user's own words go first: a small coordinator's spec can lose the point.
-    prompt = f"{state.request}\n\nPlan: {spec}" if spec.strip() else state.request
+    prompt, state.manifest.verification.checklist = generation_prompt(
+        state.request, spec, checklist=state.settings.checklist
+    )
     if state.settings.samples > 1:
         state.begin(role, f"writing {state.settings.samples} candidates")
         best = await state.versions.sample(prompt, ctx.usage)

@@ -118,6 +118,7 @@ class VerificationRecord(BaseModel):
     repairs_allowed: int = 0
     samples: int = 1
     repair_format: str = "whole"
+    checklist: str | None = None  # which "how it will be checked" text the generator got, if any
     versions: list[VersionRecord] = Field(default_factory=list)
     repairs_used: int = 0
     kept: int | None = None  # index of the version in the output folder

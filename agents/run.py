@@ -242,6 +242,11 @@ def main(
     repair_format: str | None = typer.Option(
         None, help="How repairs are written: whole (the files again) or edit (SEARCH/REPLACE blocks)."
     ),
+    checklist: bool | None = typer.Option(
+        None,
+        "--checklist/--no-checklist",
+        help="Tell the generator how its answer will be checked (CODECREW_CHECKLIST, default on).",
+    ),
 ) -> None:
     """Build what PROMPT asks for with a coordinator, a code generator and a code extractor,
     run what was written, and repair it from what failed.
@@ -268,7 +273,12 @@ def main(
     try:
         if not prompt.strip():
             raise ConfigError(EMPTY_PROMPT)
-        loop: dict[str, Any] = {"repairs": repairs, "samples": samples, "repair_format": repair_format}
+        loop: dict[str, Any] = {
+            "repairs": repairs,
+            "samples": samples,
+            "repair_format": repair_format,
+            "checklist": checklist,
+        }
         settings = Settings.load(
             coordinator=coordinator,
             generator=generator,

@@ -51,7 +51,7 @@ from tools.extract import ExtractedFile, NoCodeError, language_of_name
 from tools.extract import extract_files as extract_from_answer
 from tools.files import UnsafePathError
 from tools.files import write_files as write_safely
-from tools.verify import Check, Verdict, verify_files
+from tools.verify import Check, Verdict, expected_judge, verify_files
 
 VerifyFn = Callable[..., Awaitable[Verdict]]
 VERIFY_TIMEOUT = 60.0  # seconds the judge may take for one version
@@ -76,6 +76,17 @@ def repair_budget(files: list[ExtractedFile], configured: int | None) -> int:
     chars = sum(len(f.content) for f in files)
     budget = int(chars / CHARS_PER_TOKEN * 1.3) + 256
     return min(budget, configured) if configured else budget
+
+
+def generation_prompt(request: str, spec: str, *, checklist: bool) -> tuple[str, str | None]:
+    """The generator's first prompt (the user's words first: a small coordinator's spec can
+    lose the point), then the coordinator's plan, then how the answer will be checked when
+    the request says which judge it will meet. Returns the prompt and that judge's name."""
+    prompt = f"{request}\n\nPlan: {spec}" if spec.strip() else request
+    judge = expected_judge(request) if checklist else None
+    if judge is None:
+        return prompt, None
+    return f"{prompt}\n\n{load_prompt(f'checks_{judge}')}", judge
 
 
 def format_files(files: list[ExtractedFile]) -> str:

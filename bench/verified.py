@@ -7,10 +7,12 @@
 For each request, configuration and seed, one whole `run_pipeline` (every role on the
 model, the generator's seed set to the seed), judged by the run's own verifier
 (tools.verify). Configurations: `single` (no repairs, one sample), `repairs` (--repairs 2),
-`samples` (--samples 3, no repairs); `edit` (--repairs 2 --repair-format edit) on request,
-to pick the repair format by measurement. Prints per request and configuration the verified
-count, wall time, and output tokens per verified result, and writes one JSON line per run
-to reports/verified-<time>.jsonl (reports/ is gitignored), appended as each run ends so an
+`samples` (--samples 3, no repairs); on request `edit` (--repairs 2 --repair-format edit),
+to pick the repair format by measurement, and `plain` (single-shot with --no-checklist: the
+generator is not told how its answer will be checked), to measure the checklist. Runs go
+seed by seed. Prints per request and configuration the verified count, wall time, and
+output tokens per verified result, and writes one JSON line per run to
+reports/verified-<time>.jsonl (reports/ is gitignored), appended as each run ends so an
 interrupted bench keeps what it measured.
 
 `--slots` times the embedded server with one generator request, then with two at once
@@ -49,6 +51,7 @@ REQUESTS = {
     ),
 }
 CONFIGS: dict[str, dict[str, Any]] = {
+    "plain": {"repairs": 0, "samples": 1, "checklist": False},  # not in the default set
     "single": {"repairs": 0, "samples": 1},
     "repairs": {"repairs": 2, "samples": 1},
     "samples": {"repairs": 0, "samples": 3},
@@ -98,6 +101,7 @@ async def one_run(model: str, request: str, config: str, seed: int) -> dict[str,
         "status": manifest.status,
         "error": manifest.error,
         "verdict": verdict.status if verdict else None,
+        "checklist": verification.checklist,
         "summary": verdict.summary if verdict else None,
         "versions": [
             {
@@ -125,7 +129,8 @@ async def bench(
 ) -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     tallies: dict[str, Tally] = {}
-    runs = [(r, c, s) for r in requests for c in configs for s in range(1, seeds + 1)]
+    # seed by seed, so an interrupted bench has compared its configurations on the same seeds
+    runs = [(r, c, s) for s in range(1, seeds + 1) for r in requests for c in configs]
     for request, config, seed in runs[:limit]:
         row = await one_run(model, request, config, seed)
         with out.open("a", encoding="utf-8") as handle:
@@ -175,7 +180,7 @@ def main(
     requests: str = typer.Option(",".join(REQUESTS), help=f"Which requests: {', '.join(REQUESTS)}."),
     configs: str = typer.Option(
         ",".join(DEFAULT_CONFIGS),
-        help=f"Which configurations: {', '.join(CONFIGS)} (edit: --repair-format edit).",
+        help=f"Which configurations: {', '.join(CONFIGS)} (edit: --repair-format edit; plain: no checklist).",
     ),
     limit: int | None = typer.Option(None, min=1, help="At most this many runs in all (a smoke test)."),
     out: Path | None = typer.Option(None, help="JSON lines file (default reports/verified-<time>.jsonl)."),

@@ -27,7 +27,7 @@ from agents.extractor import extractor_agent
 from agents.generator import generator_agent
 from agents.pipeline import run_pipeline
 from agents.run import EXIT_CONFIG, EXIT_NOT_WORKING, app
-from agents.verification import POINTLESS_CALLS, repair_budget, repair_prompt
+from agents.verification import POINTLESS_CALLS, generation_prompt, repair_budget, repair_prompt
 from tools.browser import browser_available
 from tools.extract import ExtractedFile
 from tools.verify import Check, Verdict
@@ -390,3 +390,38 @@ async def test_the_same_version_sent_back_again_is_repaired_hotter(tmp_path: Pat
     configured = settings().role_settings["generator"]["temperature"]
     assert generator.temperatures == [configured, configured, configured + 0.3]
     assert (first.temperature, second.temperature) == (None, configured + 0.3)
+
+
+async def test_the_generator_is_told_how_its_answer_will_be_checked(tmp_path: Path) -> None:
+    told = Generator(FIXED)
+    manifest = await run(told, tmp_path / "told", repairs=0)
+    assert manifest.verification.checklist == "python"
+    first = told.prompts[0]
+    assert first.startswith(REQUEST) and "Plan: A Python script" in first
+    assert "How it will be checked" in first and "exit with code 0" in first
+
+    plain = Generator(FIXED)
+    manifest = await run(plain, tmp_path / "plain", repairs=0, checklist=False)
+    assert manifest.verification.checklist is None
+    assert "How it will be checked" not in plain.prompts[0]
+
+
+def test_the_checklist_fits_the_judge_the_request_will_meet() -> None:
+    game, judge = generation_prompt("build tetris", "One index.html.", checklist=True)
+    assert judge == "game" and "ArrowLeft" in game and "setInterval" in game
+    app_prompt, judge = generation_prompt("build a todo list web app", "", checklist=True)
+    assert judge == "app" and app_prompt.startswith("build a todo list web app\n\nHow it will be checked")
+    assert "clicking each button" in app_prompt
+    # No judge can be named from the request: nothing is claimed about how it will be checked.
+    assert generation_prompt("write a C program that sorts numbers", "", checklist=True) == (
+        "write a C program that sorts numbers",
+        None,
+    )
+    assert generation_prompt("build tetris", "", checklist=False) == ("build tetris", None)
+
+
+def test_the_checklist_switch_reads_on_and_off() -> None:
+    assert Settings.load({"CODECREW_CHECKLIST": "off"}).checklist is False
+    assert Settings.load({}).checklist is True
+    with pytest.raises(ConfigError, match="CODECREW_CHECKLIST must be on or off"):
+        Settings.load({"CODECREW_CHECKLIST": "maybe"})

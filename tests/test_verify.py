@@ -13,7 +13,7 @@ import pytest
 
 from tools import esbuild
 from tools.browser import BrowserSession, browser_available
-from tools.verify import Check, Verdict, sandboxed, verify_files
+from tools.verify import Check, Verdict, expected_judge, sandboxed, verify_files
 from tools.verify import python as python_judge
 
 GAME = """<!doctype html><html><body><canvas id="c" width="200" height="200"></canvas><script>
@@ -448,3 +448,22 @@ async def test_names_outside_the_directory_are_not_read(tmp_path):
     inner.mkdir()
     verdict = await verify_files(inner, ["../outside.py"])
     assert verdict.status == "not_verified"
+
+
+@pytest.mark.parametrize(
+    ("request_text", "expected"),
+    [
+        ("build tetris", "game"),
+        ("build a pong game in javascript", "game"),
+        ("build a snake game in Python with pygame", "python"),
+        ("write a python script that prints primes", "python"),
+        ("build a todo list web app", "app"),
+        ("make a calculator", "app"),
+        ("write a C program that sorts numbers", None),
+        ("a node.js server that says hello", None),
+        ("write a SQL schema for a library", None),
+        ("hello", None),
+    ],
+)
+def test_expected_judge_is_read_from_the_request(request_text: str, expected: str | None) -> None:
+    assert expected_judge(request_text) == expected

@@ -27,8 +27,10 @@ Modules: `records` (Check, Verdict), `sandboxed` (reading files, running in the 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Literal
 
 from tools.browser import BrowserSession
 from tools.verify.native import C_SUFFIXES, CPP_SUFFIXES, judge_c, no_judge
@@ -39,9 +41,35 @@ from tools.verify.python import judge_python
 from tools.verify.records import Check, Status, Verdict, infrastructure, not_verified
 from tools.verify.sandboxed import read_files
 from tools.verify.sql import judge_sql
-from tools.verify.web import HTML_SUFFIXES, judge_web
+from tools.verify.web import HTML_SUFFIXES, is_game, judge_web
 
-__all__ = ["Check", "Status", "Verdict", "judge_name", "verify_files"]
+__all__ = ["Check", "ExpectedJudge", "Status", "Verdict", "expected_judge", "judge_name", "verify_files"]
+
+ExpectedJudge = Literal["game", "app", "python"]
+_PYTHON_REQUEST = re.compile(r"\b(?:python3?|flask|django|fastapi|pygame|tkinter|pytest)\b|\.py\b", re.I)
+_OTHER_LANGUAGE = re.compile(
+    r"\b(?:node(?:\.?js)?|typescript|sql|sqlite|postgres|rust|golang|java|kotlin|swift|ruby|php|bash"
+    r"|shell|perl|haskell|c#|c\+\+|cpp)\b|(?<![\w+])c(?![\w+#])(?=\s+(?:program|code|function))",
+    re.I,
+)
+_WEB_REQUEST = re.compile(
+    r"\b(?:web|html|page|website|site|browser|app|dashboard|form|todo|calculator|widget)\b", re.I
+)
+
+
+def expected_judge(request: str) -> ExpectedJudge | None:
+    """The judge a request's answer will most likely meet, read from the request alone
+    (before any code exists), so the generator can be told how it will be checked:
+    Python when it names Python, a keyboard game, a web app; None when unsure."""
+    if _PYTHON_REQUEST.search(request):
+        return "python"
+    if _OTHER_LANGUAGE.search(request):
+        return None
+    if is_game(request, ""):
+        return "game"
+    if _WEB_REQUEST.search(request):
+        return "app"
+    return None
 
 
 def judge_name(files: Mapping[str, str | bytes]) -> str:
