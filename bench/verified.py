@@ -37,10 +37,10 @@ import typer
 from pydantic_ai.settings import ModelSettings
 
 from agents.config import Settings
-from agents.generator import generate
 from agents.models.build import build_model
 from agents.pipeline import run_pipeline
 from agents.progress import Reporter
+from agents.prompts import load_prompt
 
 REQUESTS = {
     "tetris": "build tetris",
@@ -82,7 +82,7 @@ class Tally:
 def settings_for(model: str, config: str, seed: int) -> Settings:
     settings = Settings.load({}).with_models(model)
     role_settings = dict(settings.role_settings)
-    role_settings["generator"] = {**role_settings["generator"], "seed": seed}  # type: ignore[typeddict-item]
+    role_settings["generator"] = {**role_settings["generator"], "seed": seed}
     return replace(settings, role_settings=role_settings, **CONFIGS[config])
 
 
@@ -150,18 +150,27 @@ async def bench(
 
 
 async def slots(model: str, max_tokens: int) -> None:
-    """Total output tokens/s of one generator request alone, then of two at once."""
+    """Total output tokens/s of one generator request alone, then of two at once.
+
+    Plain model requests (the generator's system prompt and "build tetris"), not `generate`:
+    its lazy-output rewrites would add requests to one side only."""
+    from pydantic_ai.direct import model_request
+    from pydantic_ai.messages import ModelRequest, SystemPromptPart, UserPromptPart
+
     settings = Settings.load({}).with_models(model)
     generator = build_model(model, settings)
     base: dict[str, Any] = dict(settings.role_settings["generator"])
+    messages = [
+        ModelRequest(parts=[SystemPromptPart(load_prompt("generator")), UserPromptPart(REQUESTS["tetris"])])
+    ]
 
     async def ask(seed: int) -> int:
-        result = await generate(
-            REQUESTS["tetris"],
+        response = await model_request(
             generator,
+            list(messages),
             model_settings=ModelSettings(**{**base, "seed": seed, "max_tokens": max_tokens}),  # type: ignore[typeddict-item]
         )
-        return result.usage.output_tokens
+        return response.usage.output_tokens
 
     await ask(0)  # warm-up: the server start and the prompt cache are not what we measure
     started = time.perf_counter()
