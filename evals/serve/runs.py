@@ -59,41 +59,18 @@ class BenchmarkJob:
 
 
 def validate_model(spec: str) -> str | None:
-    """Why `spec` is not a model string evals.run can run, or None when it is.
+    """Why `spec` is not one model string evals.run can run, or None when it is.
 
-    Only the form is checked (no key, server or weights needed): `test`, `local:<name>`,
-    or `<provider>:<model>` with a provider pydantic-ai knows; a missing API key is found
-    by the run itself and reported per model with the error class `config`.
+    One entry of the request's list: no spaces, commas (fallback lists) or junk longer than
+    200 characters, then agents.models.build.model_string_problem (the form and provider; a
+    missing API key is found by the run itself and reported per model, class `config`).
     """
-    from pydantic_ai.models import parse_model_id
-    from pydantic_ai.providers import infer_provider_class
-
-    from agents.models.build import normalise_model_string
+    from agents.models.build import model_string_problem, normalise_model_string
 
     spec = normalise_model_string(spec)
     if not spec or len(spec) > 200 or any(c.isspace() or c == "," for c in spec):
         return f"model {spec!r}: one model string per entry, no spaces or commas, at most 200 characters"
-    if spec == "test":
-        return None
-    if spec.startswith("local:"):
-        from agents.local.server import LocalServerError, parse_local_model
-
-        try:
-            parse_local_model(spec)
-        except LocalServerError as exc:
-            return str(exc)
-        return None
-    provider, _ = parse_model_id(spec)
-    try:
-        if provider is None:
-            raise ValueError(provider)
-        infer_provider_class(provider)
-    except (ValueError, ImportError):
-        return (
-            f"unknown model string {spec!r}: use provider:model, e.g. ollama:qwen2.5-coder:14b,"
-            " openai:gpt-4o, openrouter:deepseek/deepseek-chat, local:qwen2.5-coder-1.5b"
-        )
-    return None
+    return model_string_problem(spec)
 
 
 class CountingFactory(TaskFactory):
