@@ -65,8 +65,8 @@ def host_sockets() -> Iterator[list[str]]:
 CONNECT_UNIX = (
     "import socket, sys\n"
     "for path in sys.argv[1:]:\n"
-    "    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)\n"
     "    try:\n"
+    "        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)\n"
     "        s.connect(path)\n"
     "        print('connected', path)\n"
     "    except OSError as e:\n"
@@ -85,6 +85,35 @@ def test_no_unix_socket_on_the_host_is_reachable(isolation: str, host_sockets: l
     assert result.ok, result.stderr
     assert "connected" not in result.stdout, result.stdout
     assert result.stdout.count("refused") == len(host_sockets)
+
+
+@pytest.mark.skipif(BWRAP not in HERE, reason="bubblewrap is not available here")
+def test_no_unix_socket_outside_the_private_dirs_is_reachable_under_bwrap() -> None:
+    """A socket on the read-only root but outside /tmp, /run... (here /var/lib, /srv or /opt)
+    is still seen by path; bwrap's seccomp filter refuses AF_UNIX sockets, so it cannot be
+    connected to. socketpair (asyncio, multiprocessing) and loopback TCP still work."""
+    base = next((d for d in ("/var/lib", "/srv", "/opt") if os.path.isdir(d) and os.access(d, os.W_OK)), None)
+    if base is None:
+        pytest.skip("no writable host dir outside the private tmpfs dirs")
+    folder = tempfile.mkdtemp(prefix="codecrew-sock-", dir=base)
+    os.chmod(folder, 0o755)
+    path = os.path.join(folder, "s.sock")
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        server.bind(path)
+        os.chmod(path, 0o777)
+        server.listen(8)
+        probe = CONNECT_UNIX + (
+            "a, b = socket.socketpair(); a.send(b'x'); print('socketpair', b.recv(1))\n"
+            "import asyncio; asyncio.run(asyncio.sleep(0)); print('asyncio runs')\n"
+        )
+        result = run_sandboxed([PY, "-c", probe, path], isolation=BWRAP)
+    finally:
+        server.close()
+        shutil.rmtree(folder, ignore_errors=True)
+    assert result.ok, result.stderr
+    assert f"refused {path} Permission denied" in result.stdout, result.stdout
+    assert "socketpair b'x'" in result.stdout and "asyncio runs" in result.stdout
 
 
 WRITE_UNTIL_FULL = (

@@ -22,7 +22,9 @@ works (`available_isolations()` lists all of them, `run_sandboxed(..., isolation
   install) are re-exposed read-only wherever they live, so `sys.executable` and a venv in
   /tmp work inside. As root, bwrap runs privileged (no user namespace) and `setpriv` drops
   to the run's uid inside; otherwise bwrap runs unprivileged in a new user namespace, as
-  the caller (needs unprivileged user namespaces, on by default in Debian 12).
+  the caller (needs unprivileged user namespaces, on by default in Debian 12). A seccomp
+  filter (`seccomp`) refuses new AF_UNIX sockets, so no socket elsewhere on the read-only
+  root can be connected to either.
 - "unshare-net" (root without bwrap; util-linux `unshare`, `setpriv`, `mount`): new network
   (not even loopback is up), mount, PID, IPC and UTS namespaces; the same private tmpfs
   dirs, hidden dirs (skipped when a tmpfs already covers them, e.g. a checkout under /tmp)

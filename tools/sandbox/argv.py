@@ -150,14 +150,18 @@ def bwrap_argv(
     limits: SandboxLimits,
     uid: int | None,
     command: str = "",
+    seccomp_fd: int | None = None,
 ) -> list[str]:
     """bwrap: as root, privileged (no user namespace), then setpriv drops to `uid` inside;
     otherwise unprivileged in a new user namespace, as the caller.
 
     The work dir is a fresh dir in the sandbox's own /tmp (one tmpfs of `max_disk_mb` for
     both); `inner` (started_marker with copy_in) copies the run's files into it from the
-    host's run dir, shown read-only at INPUT_DIR."""
+    host's run dir, shown read-only at INPUT_DIR. `seccomp_fd`: a filter for `--seccomp`
+    (tools.sandbox.seccomp: no AF_UNIX sockets)."""
     argv = [find_tool("bwrap") or "bwrap", "--die-with-parent", "--new-session"]
+    if seccomp_fd is not None:
+        argv += ["--seccomp", str(seccomp_fd)]
     if uid is None:
         argv += ["--unshare-all"]
     else:

@@ -26,6 +26,7 @@ from tools.sandbox.records import (
     find_tool,
 )
 from tools.sandbox.rundir import prepare_dir, remove_dir
+from tools.sandbox.seccomp import unix_socket_filter
 from tools.sandbox.uids import allocate_uid, count_tasks, release_uid
 
 _MEMORY_MARKERS = (
@@ -129,9 +130,16 @@ def _run(
         nproc = count_tasks(os.getuid()) + limits.max_processes
     token = f"codecrew-sandbox-started-{secrets.token_hex(8)}"
     inner = started_marker(token, prlimit_argv(cmd, limits, nproc), copy_in=isolation == BWRAP)
-    drop: dict[str, Any] = {}  # root drops privileges inside bwrap/unshare, or here via subprocess
+    popen_options: dict[str, Any] = {}  # root drops privileges inside bwrap/unshare, or here (user=)
+    filter_fd: int | None = None  # bwrap reads its seccomp filter from this pipe
     if isolation == BWRAP:
-        argv = bwrap_argv(work, inner, limits, uid, command=cmd[0])
+        program = unix_socket_filter()
+        if program is not None:
+            filter_fd, write_end = os.pipe()
+            os.write(write_end, program)  # a few dozen bytes: never blocks
+            os.close(write_end)
+            popen_options["pass_fds"] = (filter_fd,)
+        argv = bwrap_argv(work, inner, limits, uid, command=cmd[0], seccomp_fd=filter_fd)
     elif isolation == UNSHARE:
         if uid is None:
             raise RuntimeError("the unshare-net sandbox needs root")
@@ -139,7 +147,7 @@ def _run(
     else:
         argv = inner
         if uid is not None:
-            drop = {"user": uid, "group": uid, "extra_groups": []}
+            popen_options = {"user": uid, "group": uid, "extra_groups": []}
     start = time.monotonic()
     try:
         proc = subprocess.Popen(
@@ -151,11 +159,14 @@ def _run(
             stderr=subprocess.PIPE,
             start_new_session=True,
             close_fds=True,
-            **drop,
+            **popen_options,
         )
     except OSError as exc:
         why = f"the {isolation} sandbox could not start: {exc}"
         return SandboxResult(None, "", "", False, 0.0, isolation, None, infrastructure=why)
+    finally:
+        if filter_fd is not None:
+            os.close(filter_fd)
     killer = Killer(proc.pid, uid)
     stdin_bytes = stdin.encode() if stdin is not None else None
     pumped = pump_output(
