@@ -18,12 +18,17 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from agents.config import history_path
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
+R = TypeVar("R", bound="DataclassInstance")
 
 SCHEMA_VERSION = 3  # 2: evals.sample (a case run several times); 3: outcome "interrupted"
 BUSY_TIMEOUT_S = 30.0
@@ -106,6 +111,14 @@ def _bool(value: int | None) -> bool | None:
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+def record_from_row(record: type[R], row: sqlite3.Row, **converted: Any) -> R:
+    """A `record` dataclass from a row whose columns are named as its fields; `converted`
+    gives the fields whose column needs converting (or has another name)."""
+    columns = set(row.keys())
+    plain = {f.name: row[f.name] for f in fields(record) if f.name in columns and f.name not in converted}
+    return record(**plain, **converted)
 
 
 @dataclass
@@ -417,24 +430,7 @@ class History:
             clauses.append(f"source IN ({', '.join('?' * len(sources))})")
             params.extend(sources)
         rows = self._read(_STATS_SQL.format(where=" AND ".join(clauses)), params)
-        return [
-            ModelStats(
-                model=row["model"],
-                calls=row["calls"],
-                successes=row["successes"],
-                success_rate=row["success_rate"],
-                median_latency=row["median_latency"],
-                mean_latency=row["mean_latency"],
-                tokens_per_second=row["tokens_per_second"],
-                total_cost=row["total_cost"],
-                cost_per_call=row["cost_per_call"],
-                input_tokens=row["input_tokens"],
-                output_tokens=row["output_tokens"],
-                last_error_class=row["last_error_class"],
-                last_used=_dt(row["last_used"]),
-            )
-            for row in rows
-        ]
+        return [record_from_row(ModelStats, row, last_used=_dt(row["last_used"])) for row in rows]
 
     def eval_pass_rates(self, model: str, *, mode: str | None = None) -> dict[str, float]:
         """Suite -> pass rate of `model` over that suite's latest run (optionally one mode)."""
@@ -463,15 +459,11 @@ class History:
             params,
         )
         return [
-            ProbeRecord(
-                model=row["model"],
+            record_from_row(
+                ProbeRecord,
+                row,
                 reachable=bool(row["reachable"]),
-                latency=row["latency"],
                 supports_tools=_bool(row["supports_tools"]),
-                error_class=row["error_class"],
-                detail=row["detail"],
-                base_url=row["base_url"],
-                retry_after=row["retry_after"],
                 started=_dt(row["started"]),
             )
             for row in rows

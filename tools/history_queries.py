@@ -24,7 +24,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from tools.history import CallRecord, EvalRecord, History
+from tools.history import CallRecord, EvalRecord, History, record_from_row
 from tools.stats import Interval, SampledRate, percentile, sampled_rate, wilson
 
 GROUP_COLUMNS = ("model", "role", "task_type")
@@ -137,22 +137,7 @@ def calls(
         sql += " LIMIT ?"
         params.append(limit)
     return [
-        CallRow(
-            id=row["id"],
-            started=datetime.fromisoformat(row["started"]),
-            model=row["model"],
-            role=row["role"],
-            task_type=row["task_type"],
-            source=row["source"],
-            outcome=row["outcome"],
-            error_class=row["error_class"],
-            duration=row["duration"],
-            requests=row["requests"],
-            input_tokens=row["input_tokens"],
-            output_tokens=row["output_tokens"],
-            cost=row["cost"],
-            run_id=row["run_id"],
-        )
+        record_from_row(CallRow, row, started=datetime.fromisoformat(row["started"]))
         for row in _read(history, sql, params)
     ]
 
@@ -282,20 +267,12 @@ def eval_rows(
     where = _Where().equal("run_id", run_id).equal("model", model).equal("suite", suite)
     where.since("started", since)
     return [
-        EvalRecord(
-            run_id=row["run_id"],
-            suite=row["suite"],
-            model=row["model"],
-            mode=row["mode"],
+        record_from_row(
+            EvalRecord,
+            row,
             case=row["case_name"],
             passed=bool(row["passed"]),
-            reason=row["reason"],
-            duration=row["duration"],
-            input_tokens=row["input_tokens"],
-            output_tokens=row["output_tokens"],
-            cost=row["cost"],
             lazy=bool(row["lazy"]),
-            error_class=row["error_class"],
             started=datetime.fromisoformat(row["started"]),
         )
         for row in _read(history, f"SELECT * FROM evals WHERE {where.sql} ORDER BY id", where.params)
