@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from tools import esbuild
-from tools.browser import BrowserSession, browser_available
+from tools.browser import browser_available
 from tools.verify import Check, Verdict, expected_judge, sandboxed, verify_files
 from tools.verify import python as python_judge
 
@@ -59,14 +59,6 @@ DEAF_APP = """<!doctype html><html><body><h1>Counter</h1><p id="n">0</p><button 
 
 needs_chromium = pytest.mark.skipif(browser_available() is None, reason="chromium not found")
 needs_node = pytest.mark.skipif(esbuild.esbuild_problem() is not None, reason=f"{esbuild.esbuild_problem()}")
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if browser_available() is None:
-        pytest.skip("chromium not found (apt-get install chromium, or set CODECREW_CHROMIUM)")
-    with BrowserSession() as session:
-        yield session
 
 
 def write(directory: Path, files: dict[str, str]) -> list[str]:
