@@ -260,3 +260,27 @@ def test_cli_without_a_history(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     shown = invoke("--runs")
     assert shown.exit_code == 0 and shown.stdout.strip() == "no pipeline runs recorded yet"
     assert not (tmp_path / "none.sqlite").exists()
+
+
+# -- the dashboard's metrics API (httpx through FastAPI's TestClient) ----------------------------
+
+
+def test_metrics_api_gives_pipeline_runs_per_generator(recorded: History, tmp_path: Path) -> None:
+    from fastapi.testclient import TestClient
+
+    from evals.serve.app import create_app
+
+    client = TestClient(create_app(reports_dir=tmp_path / "reports"), base_url="http://127.0.0.1:8321")
+    body = client.get("/api/performance/metrics").json()
+    h, g = body["pipeline_runs"]
+    assert (g["generator_model"], g["runs"], g["verified"], g["failed"]) == ("openai:g", 4, 2, 1)
+    assert (g["infrastructure"], g["no_verdict"], g["judged"]) == (1, 0, 3)
+    assert g["verified_rate"] == pytest.approx(2 / 3)
+    assert g["verified_interval"] == pytest.approx({"low": wilson(2, 3).low, "high": wilson(2, 3).high})
+    assert (g["median_duration"], g["tokens_per_verified"]) == (15.0, 2000.0)
+    assert (h["generator_model"], h["no_verdict"], h["verified_rate"], h["verified_interval"]) == (
+        "ollama:h", 1, None, None,
+    )  # fmt: skip
+    runs = client.get("/api/performance/metrics", params={"source": "run", "model": "openai:g"}).json()
+    assert [r["generator_model"] for r in runs["pipeline_runs"]] == ["openai:g"]
+    assert client.get("/api/performance/metrics", params={"source": "probe"}).json()["pipeline_runs"] == []
