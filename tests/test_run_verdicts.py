@@ -14,7 +14,7 @@ import pytest
 from typer.testing import CliRunner
 
 from agents.models.cli import app
-from tests.test_repair_loop import BROKEN, FIXED, Generator, run
+from tests.test_repair_loop import BROKEN, FIXED, Generator, run, settings
 from tools.history import SCHEMA_VERSION, CallRecord, History, RunRecord
 from tools.stats import wilson
 
@@ -284,3 +284,17 @@ def test_metrics_api_gives_pipeline_runs_per_generator(recorded: History, tmp_pa
     runs = client.get("/api/performance/metrics", params={"source": "run", "model": "openai:g"}).json()
     assert [r["generator_model"] for r in runs["pipeline_runs"]] == ["openai:g"]
     assert client.get("/api/performance/metrics", params={"source": "probe"}).json()["pipeline_runs"] == []
+
+
+async def test_an_eval_pipeline_case_records_its_run_as_eval(tmp_path: Path) -> None:
+    from evals.tasks import CaseInputs, TaskFactory
+
+    asked: list[dict[str, Any]] = []
+
+    async def pipeline(*args: Any, **kwargs: Any) -> Any:
+        asked.append(kwargs)
+        raise ConnectionError("scripted: no pipeline here")
+
+    factory = TaskFactory(tmp_path, settings=settings(), pipeline_fn=pipeline)
+    await factory.pipeline_task("test", suite="bench")(CaseInputs(prompt="x"))
+    assert [kw.get("source") for kw in asked] == ["eval"]
