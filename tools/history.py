@@ -34,7 +34,7 @@ from tools.stats import Interval, wilson
 SCHEMA_VERSION = 4
 BUSY_TIMEOUT_S = 30.0
 # Calls that did real work; probes are tiny requests that would skew latency and cost.
-WORK_SOURCES: tuple[str, ...] = ("run", "eval", "ab")
+WORK_SOURCES: tuple[str, ...] = ("run", "eval", "ab", "bench")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS calls (
@@ -152,7 +152,7 @@ class CallRecord:
     outcome: str  # "ok" | "error" | "lazy" | "interrupted"
     error_class: str | None
     run_id: str | None = None
-    source: str = "run"  # "run" | "eval" | "probe" | "ab"
+    source: str = "run"  # "run" | "eval" | "probe" | "ab" | "bench"
 
 
 @dataclass
@@ -212,7 +212,7 @@ class RunRecord:
     input_tokens: int
     output_tokens: int
     cost: float | None
-    source: str = "run"  # "run" | "eval" | "ab": who ran the pipeline
+    source: str = "run"  # "run" | "eval" | "ab" | "bench": who ran the pipeline
 
 
 VERDICTS: tuple[str, ...] = ("verified", "failed", "not_verified", "infrastructure")

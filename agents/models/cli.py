@@ -252,7 +252,7 @@ def history(
         _console().print(runs_table(runs))
 
 
-HISTORY_SOURCES = ("run", "eval", "probe", "ab")
+HISTORY_SOURCES = ("run", "eval", "probe", "ab", "bench")
 
 
 def _bad_input(message: str) -> NoReturn:

@@ -44,7 +44,7 @@ from tools.history import WORK_SOURCES, History
 from tools.history_queries import QueryError, existing_history, parse_since
 
 HERE = Path(__file__).resolve().parent
-Source = Literal["run", "eval", "probe", "ab"]
+Source = Literal["run", "eval", "probe", "ab", "bench"]
 GroupColumn = Literal["role", "task_type"]
 ERRORS: dict[int | str, dict[str, Any]] = {
     404: {"model": Problem, "description": "Nothing recorded under that name"},
