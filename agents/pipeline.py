@@ -30,7 +30,7 @@ from agents.models.build import build_model
 from agents.progress import Reporter
 from agents.verification import LoopFinished, RepairLoop
 from tools.errors import classify_error, describe_error
-from tools.history import CallRecord, History
+from tools.history import CallRecord, History, RunRecord
 from tools.sandbox import sandbox_status
 
 ANSWER_FILE = "answer.md"  # the generator's raw answer, kept next to the files
@@ -177,7 +177,8 @@ def conclude(loop: RepairLoop) -> None:
 
 
 def record_history(manifest: Manifest, *, source: str = "run") -> None:
-    """One history row per agent that worked; a history that fails never fails the run."""
+    """One history row per agent that worked, and one for the run with its verdict;
+    a history that fails never fails the run."""
     try:
         history = History()
         for role, agent in manifest.agents.items():
@@ -201,8 +202,36 @@ def record_history(manifest: Manifest, *, source: str = "run") -> None:
                     source=source,
                 )
             )
+        history.record_run(run_record(manifest, source=source))
     except Exception as exc:  # e.g. a read-only cache folder
         warnings.warn(f"history not recorded: {exc}", stacklevel=2)
+
+
+def run_record(manifest: Manifest, *, source: str = "run") -> RunRecord:
+    """The history's row of a run: its models, how it ended and the judge's final verdict."""
+    verification = manifest.verification
+    verdict = verification.verdict
+    agents = manifest.agents
+    return RunRecord(
+        run_id=manifest.run_id,
+        started=manifest.started,
+        task_type=manifest.task_type,
+        coordinator_model=agents["coordinator"].model if "coordinator" in agents else None,
+        generator_model=agents["generator"].model if "generator" in agents else "unknown",
+        extractor_model=agents["extractor"].model if "extractor" in agents else None,
+        status=manifest.status,
+        verdict=verdict.status if verdict is not None else None,
+        judge=verdict.judge if verdict is not None else None,
+        score=verdict.score if verdict is not None else None,
+        repairs_used=verification.repairs_used,
+        samples=verification.samples,
+        versions_judged=sum(v.verdict is not None for v in verification.versions),
+        duration=manifest.duration,
+        input_tokens=sum(a.input_tokens for a in agents.values()),
+        output_tokens=sum(a.output_tokens for a in agents.values()),
+        cost=manifest.total_cost,
+        source=source,
+    )
 
 
 def _outcome(status: str) -> str:

@@ -90,7 +90,9 @@ async def one_run(model: str, request: str, config: str, seed: int) -> dict[str,
     settings = settings_for(model, config, seed)
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
-        manifest = await run_pipeline(REQUESTS[request], settings, Path(tmp) / "out", reporter=Reporter())
+        manifest = await run_pipeline(
+            REQUESTS[request], settings, Path(tmp) / "out", reporter=Reporter(), source="bench"
+        )
     verification = manifest.verification
     verdict = verification.verdict
     return {

@@ -336,7 +336,8 @@ class TaskFactory:
                 pipeline = self._pipeline or _default_pipeline()
                 async with gate.semaphore:
                     manifest = await asyncio.wait_for(
-                        pipeline(inputs.prompt, settings, work / "files", force=True),
+                        # its history rows (calls, the run's verdict) say they came from an eval
+                        pipeline(inputs.prompt, settings, work / "files", force=True, source="eval"),
                         timeout=self.case_timeout,
                     )
                 _copy_manifest(out, manifest, work / "files")

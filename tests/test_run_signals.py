@@ -182,7 +182,7 @@ def test_signal_mid_generation_keeps_what_was_streamed(
 def test_a_history_of_schema_1_is_migrated_and_keeps_its_rows(tmp_path: Path) -> None:
     from datetime import UTC, datetime
 
-    from tools.history import CallRecord, History
+    from tools.history import SCHEMA_VERSION, CallRecord, History
 
     path = tmp_path / "old.sqlite"
     db = sqlite3.connect(path)
@@ -219,4 +219,4 @@ def test_a_history_of_schema_1_is_migrated_and_keeps_its_rows(tmp_path: Path) ->
     )
     rows = sqlite3.connect(path).execute("SELECT id, outcome FROM calls ORDER BY id").fetchall()
     assert rows == [(1, "ok"), (2, "interrupted")]
-    assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == 3
+    assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION

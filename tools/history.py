@@ -4,6 +4,10 @@ Like simonw/llm's log, the history is a plain SQLite file you can query yourself
 (`sqlite3 ~/.cache/codecrew/history.sqlite 'select * from calls'`). Aggregates (success
 rate, median latency, tokens per second, cost per call) are computed in SQL.
 
+Tables: `calls` (one row per agent role of a run, eval case or A/B run), `runs` (one row per
+pipeline run with its final verdict: does the code the generator wrote really work?),
+`evals` (one row per eval case), `probes` and `cooldowns`.
+
 Where it lives: `CODECREW_HISTORY`, else `<cache dir>/history.sqlite` (agents.config.history_path).
 
 Concurrency: the database is in WAL mode and every operation opens a short-lived
@@ -24,16 +28,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from agents.config import history_path
+from tools.stats import Interval, wilson
 
 if TYPE_CHECKING:
     from _typeshed import DataclassInstance
 
 R = TypeVar("R", bound="DataclassInstance")
 
-SCHEMA_VERSION = 3  # 2: evals.sample (a case run several times); 3: outcome "interrupted"
+# 2: evals.sample (a case run several times); 3: outcome "interrupted"; 4: the runs table
+SCHEMA_VERSION = 4
 BUSY_TIMEOUT_S = 30.0
 # Calls that did real work; probes are tiny requests that would skew latency and cost.
-WORK_SOURCES: tuple[str, ...] = ("run", "eval", "ab")
+WORK_SOURCES: tuple[str, ...] = ("run", "eval", "ab", "bench")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS calls (
@@ -85,6 +91,28 @@ CREATE TABLE IF NOT EXISTS probes (
     detail TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS probes_model_started ON probes (model, started);
+CREATE TABLE IF NOT EXISTS runs (
+    id INTEGER PRIMARY KEY,
+    run_id TEXT NOT NULL UNIQUE,
+    started TEXT NOT NULL,
+    task_type TEXT,
+    coordinator_model TEXT,
+    generator_model TEXT NOT NULL,
+    extractor_model TEXT,
+    status TEXT NOT NULL,
+    verdict TEXT,
+    judge TEXT,
+    score REAL,
+    repairs_used INTEGER NOT NULL,
+    samples INTEGER NOT NULL,
+    versions_judged INTEGER NOT NULL,
+    duration REAL NOT NULL,
+    input_tokens INTEGER NOT NULL,
+    output_tokens INTEGER NOT NULL,
+    cost REAL,
+    source TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS runs_generator_started ON runs (generator_model, started);
 CREATE TABLE IF NOT EXISTS cooldowns (
     model TEXT PRIMARY KEY,
     until TEXT NOT NULL,
@@ -137,7 +165,7 @@ class CallRecord:
     outcome: str  # "ok" | "error" | "lazy" | "interrupted"
     error_class: str | None
     run_id: str | None = None
-    source: str = "run"  # "run" | "eval" | "probe" | "ab"
+    source: str = "run"  # "run" | "eval" | "probe" | "ab" | "bench"
 
 
 @dataclass
@@ -174,6 +202,72 @@ class ProbeRecord:
     base_url: str | None = None
     retry_after: float | None = None
     started: datetime | None = None  # None: now
+
+
+@dataclass
+class RunRecord:
+    """One pipeline run and its final verdict (the manifest's `verification.verdict`)."""
+
+    run_id: str
+    started: datetime
+    task_type: str | None
+    coordinator_model: str | None
+    generator_model: str
+    extractor_model: str | None
+    status: str  # the manifest's: "ok" | "not_working" | "lazy" | "error" | "interrupted"
+    verdict: str | None  # "verified" | "failed" | "not_verified" | "infrastructure"; None: never judged
+    judge: str | None
+    score: float | None  # fraction of the judge's checks that passed
+    repairs_used: int
+    samples: int
+    versions_judged: int
+    duration: float  # wall time of the whole run
+    input_tokens: int
+    output_tokens: int
+    cost: float | None
+    source: str = "run"  # "run" | "eval" | "ab" | "bench": who ran the pipeline
+
+
+VERDICTS: tuple[str, ...] = ("verified", "failed", "not_verified", "infrastructure")
+
+
+@dataclass
+class GeneratorRunStats:
+    """What one generator model's pipeline runs came to.
+
+    The verified rate is over the runs whose code was judged: verified, failed or
+    not_verified. A judge that could not run (infrastructure) says nothing about the code and
+    a run that ended before any version was judged (`no_verdict`: an error, lazy output, an
+    interrupt) has no verdict; both are counted in `runs` but not in the rate.
+    `tokens_per_verified` is every run's output tokens over the verified runs (what one
+    working program costs in tokens, failures included); `cost_per_verified` likewise, and
+    None unless every run has a cost.
+    """
+
+    generator_model: str
+    runs: int
+    verified: int
+    failed: int
+    not_verified: int
+    infrastructure: int
+    no_verdict: int
+    median_duration: float | None
+    output_tokens: int
+    tokens_per_verified: float | None
+    cost_per_verified: float | None
+    last_run: datetime | None
+
+    @property
+    def judged(self) -> int:
+        return self.verified + self.failed + self.not_verified
+
+    @property
+    def verified_rate(self) -> float | None:
+        return self.verified / self.judged if self.judged else None
+
+    @property
+    def verified_interval(self) -> Interval | None:
+        return wilson(self.verified, self.judged) if self.judged else None
 
 
 @dataclass
@@ -243,6 +337,45 @@ GROUP BY p.model
 ORDER BY p.model
 """
 
+_RUN_STATS_SQL = """
+WITH picked AS (
+    SELECT * FROM runs WHERE {where}
+),
+ranked AS (
+    SELECT generator_model, duration,
+           ROW_NUMBER() OVER (PARTITION BY generator_model ORDER BY duration) AS rn,
+           COUNT(*) OVER (PARTITION BY generator_model) AS n
+    FROM picked
+),
+medians AS (
+    SELECT generator_model, AVG(duration) AS median_duration
+    FROM ranked
+    WHERE rn IN ((n + 1) / 2, (n + 2) / 2)
+    GROUP BY generator_model
+),
+counted AS (
+    SELECT generator_model,
+           COUNT(*) AS runs,
+           COUNT(CASE WHEN verdict = 'verified' THEN 1 END) AS verified,
+           COUNT(CASE WHEN verdict = 'failed' THEN 1 END) AS failed,
+           COUNT(CASE WHEN verdict = 'not_verified' THEN 1 END) AS not_verified,
+           COUNT(CASE WHEN verdict = 'infrastructure' THEN 1 END) AS infrastructure,
+           COUNT(CASE WHEN verdict IS NULL THEN 1 END) AS no_verdict,
+           SUM(output_tokens) AS output_tokens,
+           SUM(cost) AS cost,
+           COUNT(cost) AS priced,
+           MAX(started) AS last_run
+    FROM picked
+    GROUP BY generator_model
+)
+SELECT c.*, m.median_duration,
+       CAST(c.output_tokens AS REAL) / NULLIF(c.verified, 0) AS tokens_per_verified,
+       CASE WHEN c.priced = c.runs THEN c.cost / NULLIF(c.verified, 0) END AS cost_per_verified
+FROM counted AS c
+LEFT JOIN medians AS m ON m.generator_model = c.generator_model
+ORDER BY c.generator_model
+"""
+
 _PASS_RATES_SQL = """
 WITH runs AS (
     SELECT suite, run_id,
@@ -283,6 +416,7 @@ class History:
                 if rebuild_calls:  # SQLite cannot alter a CHECK: rebuild calls with the new one
                     db.execute("ALTER TABLE calls RENAME TO calls_old")
                     db.execute("DROP INDEX IF EXISTS calls_model_started")
+                # new tables (4: runs) and indexes: the schema's CREATE ... IF NOT EXISTS
                 for statement in _SCHEMA.split(";"):
                     if statement.strip():
                         db.execute(statement)
@@ -366,6 +500,35 @@ class History:
             ),
         )
 
+    def record_run(self, rec: RunRecord) -> None:
+        """Store one pipeline run; recording the same run id again replaces its row."""
+        self._write(
+            "INSERT OR REPLACE INTO runs (run_id, started, task_type, coordinator_model,"
+            " generator_model, extractor_model, status, verdict, judge, score, repairs_used, samples,"
+            " versions_judged, duration, input_tokens, output_tokens, cost, source)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                rec.run_id,
+                _ts(rec.started),
+                rec.task_type,
+                rec.coordinator_model,
+                rec.generator_model,
+                rec.extractor_model,
+                rec.status,
+                rec.verdict,
+                rec.judge,
+                rec.score,
+                rec.repairs_used,
+                rec.samples,
+                rec.versions_judged,
+                rec.duration,
+                rec.input_tokens,
+                rec.output_tokens,
+                rec.cost,
+                rec.source,
+            ),
+        )
+
     def forget_eval_run(self, run_id: str) -> None:
         """Drop what an eval run recorded (its cases and their calls), so that recording the
         run again (a resumed run's whole report) leaves each case once."""
@@ -431,6 +594,45 @@ class History:
             params.extend(sources)
         rows = self._read(_STATS_SQL.format(where=" AND ".join(clauses)), params)
         return [record_from_row(ModelStats, row, last_used=_dt(row["last_used"])) for row in rows]
+
+    def generator_run_stats(
+        self,
+        *,
+        generator_model: str | None = None,
+        task_type: str | None = None,
+        since: datetime | None = None,
+        sources: Sequence[str] | None = None,
+    ) -> list[GeneratorRunStats]:
+        """Per generator model: how its pipeline runs ended (see GeneratorRunStats); sorted."""
+        clauses, params = ["1"], []
+        for column, value in (("generator_model", generator_model), ("task_type", task_type)):
+            if value is not None:
+                clauses.append(f"{column} = ?")
+                params.append(value)
+        if since is not None:
+            clauses.append("started >= ?")
+            params.append(_ts(since))
+        if sources is not None:
+            clauses.append(f"source IN ({', '.join('?' * len(sources))})" if sources else "0")
+            params.extend(sources)
+        rows = self._read(_RUN_STATS_SQL.format(where=" AND ".join(clauses)), params)
+        return [
+            GeneratorRunStats(
+                generator_model=row["generator_model"],
+                runs=row["runs"],
+                verified=row["verified"],
+                failed=row["failed"],
+                not_verified=row["not_verified"],
+                infrastructure=row["infrastructure"],
+                no_verdict=row["no_verdict"],
+                median_duration=row["median_duration"],
+                output_tokens=row["output_tokens"],
+                tokens_per_verified=row["tokens_per_verified"],
+                cost_per_verified=row["cost_per_verified"],
+                last_run=_dt(row["last_run"]),
+            )
+            for row in rows
+        ]
 
     def eval_pass_rates(self, model: str, *, mode: str | None = None) -> dict[str, float]:
         """Suite -> pass rate of `model` over that suite's latest run (optionally one mode)."""

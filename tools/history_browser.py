@@ -1,8 +1,11 @@
-"""What `python -m agents.models history` prints: the calls as a table or JSON, and one run.
+"""What `python -m agents.models history` prints: the calls as a table or JSON, the pipeline
+runs per generator model, and one run.
 
-Like `llm logs`: one row per call, newest first. A run id opens what that run left on disk:
-an eval run's report (`<reports>/<run id>/report.json`, `report.html`), a pipeline run's
-`manifest.json` (found under the output folder), else what the history holds of it.
+Like `llm logs`: one row per call, newest first. The pipeline runs table says, per generator
+model, how often its code was verified (tools.history.GeneratorRunStats). A run id opens
+what that run left on disk: an eval run's report (`<reports>/<run id>/report.json`,
+`report.html`), a pipeline run's `manifest.json` (found under the output folder), else what
+the history holds of it.
 """
 
 from __future__ import annotations
@@ -12,7 +15,8 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from tools.history import History
+from tools.formatting import UNKNOWN, fmt_cost, fmt_pct, fmt_seconds, fmt_tokens
+from tools.history import GeneratorRunStats, History
 from tools.history_queries import CallRow, calls, eval_runs
 
 
@@ -61,6 +65,63 @@ def calls_table(rows: list[CallRow]) -> Any:
 def calls_json(rows: list[CallRow]) -> str:
     """The calls as a JSON list (timestamps as ISO text)."""
     return json.dumps([asdict(r) for r in rows], indent=2, default=str)
+
+
+def runs_table(stats: list[GeneratorRunStats]) -> Any:
+    """A rich Table "pipeline runs": per generator model, how its runs were judged."""
+    from rich.table import Table
+
+    table = Table(title="pipeline runs, per generator model", title_justify="left")
+    for name, justify in [
+        ("generator", "left"),
+        ("runs", "right"),
+        ("verified", "right"),
+        ("failed", "right"),
+        ("not verified", "right"),
+        ("infra", "right"),
+        ("no verdict", "right"),
+        ("verified rate [95%]", "right"),
+        ("median time", "right"),
+        ("tok/verified", "right"),
+        ("cost/verified", "right"),
+    ]:
+        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+    for s in stats:
+        rate = UNKNOWN
+        if s.verified_rate is not None and s.verified_interval is not None:
+            rate = f"{fmt_pct(s.verified_rate)} {s.verified_interval}"
+        per_verified = s.tokens_per_verified
+        table.add_row(
+            s.generator_model,
+            str(s.runs),
+            f"[green]{s.verified}[/]" if s.verified else "0",
+            f"[red]{s.failed}[/]" if s.failed else "0",
+            str(s.not_verified),
+            str(s.infrastructure),
+            str(s.no_verdict),
+            rate,
+            fmt_seconds(s.median_duration),
+            UNKNOWN if per_verified is None else fmt_tokens(round(per_verified)),
+            fmt_cost(s.cost_per_verified),
+        )
+    return table
+
+
+def runs_json(stats: list[GeneratorRunStats]) -> str:
+    """The per-generator summary as a JSON list (rate and interval included; null: unknown)."""
+    rows = []
+    for s in stats:
+        interval = s.verified_interval
+        bounds = None if interval is None else {"low": interval.low, "high": interval.high}
+        rows.append(
+            {
+                **asdict(s),
+                "judged": s.judged,
+                "verified_rate": s.verified_rate,
+                "verified_interval": bounds,
+            }
+        )
+    return json.dumps(rows, indent=2, default=str)
 
 
 def find_manifest(run_id: str, out_dir: Path) -> Path | None:

@@ -203,12 +203,17 @@ def history(
     since: str | None = typer.Option(None, "--since", help="Only calls since: 7d, 12h, 30m or a date."),
     limit: int = typer.Option(50, "--limit", min=0, help="At most this many rows (0: all)."),
     run: str | None = typer.Option(None, "--run", help="Open this run: its report or manifest."),
+    runs_only: bool = typer.Option(
+        False, "--runs", help="Only the pipeline runs per generator model (verified rate), not the calls."
+    ),
     reports_dir: Path = typer.Option(Path("reports"), "--reports-dir", help="Where eval reports are."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
 ) -> None:
-    """The recorded model calls, newest first (like `llm logs`); --run RUN_ID opens one run."""
+    """The recorded model calls, newest first (like `llm logs`), then the pipeline runs per
+    generator model: how often its code was verified (--model filters the generator there);
+    --run RUN_ID opens one run."""
     from agents.config import Settings
-    from tools.history_browser import calls_json, calls_table, run_overview
+    from tools.history_browser import calls_json, calls_table, run_overview, runs_json, runs_table
     from tools.history_queries import QueryError, calls, parse_since
 
     if source is not None and source not in HISTORY_SOURCES:
@@ -225,16 +230,29 @@ def history(
             _bad_input(f"no run {run!r} in the history, under {reports_dir}/ or under {out_dir}/")
         typer.echo(text)
         return
+    sources = [source] if source is not None else None
+    runs = found.generator_run_stats(generator_model=model, since=since_at, sources=sources) if found else []
+    if runs_only:
+        if as_json:
+            typer.echo(runs_json(runs))
+        elif not runs:
+            typer.echo("no pipeline runs recorded" + (" that match" if found else " yet"))
+        else:
+            _console().print(runs_table(runs))
+        return
     rows = calls(found, model=model, role=role, source=source, since=since_at, limit=limit) if found else []
     if as_json:
         typer.echo(calls_json(rows))
-    elif not rows:
+        return
+    if not rows:
         typer.echo("no calls recorded" + (" that match" if found else " yet"))
     else:
         _console().print(calls_table(rows))
+    if runs:
+        _console().print(runs_table(runs))
 
 
-HISTORY_SOURCES = ("run", "eval", "probe", "ab")
+HISTORY_SOURCES = ("run", "eval", "probe", "ab", "bench")
 
 
 def _bad_input(message: str) -> NoReturn:

@@ -4,7 +4,8 @@
 
 API (the OpenAPI document is at /openapi.json, browsable at /docs):
     GET  /api/performance/metrics       per model (role, task type): calls, success rate,
-                                        latency p50/p90, tokens, tokens/s, cost, pass rates
+                                        latency p50/p90, tokens, tokens/s, cost, pass rates;
+                                        per generator: pipeline runs verified (pipeline_runs)
     GET  /api/performance/comparison    the comparison of two models + recommendation
     POST /api/performance/benchmark     start an eval run (202 + run id)
     GET  /api/runs, /api/runs/{id}      runs; one run's status, live progress, results
@@ -43,7 +44,7 @@ from tools.history import WORK_SOURCES, History
 from tools.history_queries import QueryError, existing_history, parse_since
 
 HERE = Path(__file__).resolve().parent
-Source = Literal["run", "eval", "probe", "ab"]
+Source = Literal["run", "eval", "probe", "ab", "bench"]
 GroupColumn = Literal["role", "task_type"]
 ERRORS: dict[int | str, dict[str, Any]] = {
     404: {"model": Problem, "description": "Nothing recorded under that name"},
@@ -130,7 +131,9 @@ def create_app(
     ) -> MetricsResponse:
         """Per model (and role / task type): calls, success rate with its 95% interval, median
         and p90 latency, tokens in/out, tokens/s, cost per call and in total, error classes, and
-        the pass rate per suite (Wilson interval, pass@k when cases were sampled)."""
+        the pass rate per suite (Wilson interval, pass@k when cases were sampled); and per
+        generator model its pipeline runs: verified, failed, not verified, infrastructure, no
+        verdict, the verified rate with its interval, median wall time, tokens per verified run."""
         sources = [source] if source else list(WORK_SOURCES)
         return data.metrics(
             history(), model=model, since=since_of(since), sources=sources, group_by=["model", *group_by]

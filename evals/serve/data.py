@@ -24,6 +24,7 @@ from evals.serve.schemas import (
     ComparisonResponse,
     DimensionOut,
     FileOut,
+    GeneratorRuns,
     GroupOut,
     IntervalOut,
     MetricsResponse,
@@ -90,7 +91,8 @@ def metrics(
     sources: Sequence[str] = WORK_SOURCES,
     group_by: Sequence[str] = ("model",),
 ) -> MetricsResponse:
-    """Per model (and role / task type) call aggregates, with each model's pass rates."""
+    """Per model (and role / task type) call aggregates, with each model's pass rates, and
+    per generator model its pipeline runs' verdicts (the same filters; `model`: the generator)."""
     rows = (
         call_metrics(history, group_by=group_by, model=model, since=since, sources=sources) if history else []
     )
@@ -113,8 +115,32 @@ def metrics(
                 )
             )  # fmt: skip
     out.sort(key=lambda m: (m.model, m.role or "", m.task_type or ""))
+    runs = history.generator_run_stats(generator_model=model, since=since, sources=sources) if history else []
     return MetricsResponse(
-        generated=datetime.now(UTC), sources=list(sources), group_by=list(group_by), models=out
+        generated=datetime.now(UTC),
+        sources=list(sources),
+        group_by=list(group_by),
+        models=out,
+        pipeline_runs=[
+            GeneratorRuns(
+                generator_model=r.generator_model,
+                runs=r.runs,
+                verified=r.verified,
+                failed=r.failed,
+                not_verified=r.not_verified,
+                infrastructure=r.infrastructure,
+                no_verdict=r.no_verdict,
+                judged=r.judged,
+                verified_rate=r.verified_rate,
+                verified_interval=IntervalOut.of(r.verified_interval),
+                median_duration=r.median_duration,
+                output_tokens=r.output_tokens,
+                tokens_per_verified=r.tokens_per_verified,
+                cost_per_verified=r.cost_per_verified,
+                last_run=r.last_run,
+            )
+            for r in runs
+        ],
     )
 
 

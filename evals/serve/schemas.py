@@ -76,11 +76,34 @@ class ModelMetrics(BaseModel):
     pass_rates: list[SuitePassRate]
 
 
+class GeneratorRuns(BaseModel):
+    """How one generator model's pipeline runs were judged (tools.history.GeneratorRunStats)."""
+
+    generator_model: str
+    runs: int
+    verified: int
+    failed: int
+    not_verified: int
+    infrastructure: int = Field(description="the judge could not run: not counted as failed")
+    no_verdict: int = Field(description="runs that ended before any version was judged")
+    judged: int = Field(description="verified + failed + not_verified: the verified rate's denominator")
+    verified_rate: float | None = Field(description="verified / judged; null when none was judged")
+    verified_interval: IntervalOut | None
+    median_duration: float | None = Field(description="seconds of wall time, all runs")
+    output_tokens: int
+    tokens_per_verified: float | None = Field(description="every run's output tokens over the verified runs")
+    cost_per_verified: float | None = Field(description="USD likewise; null unless every run had a price")
+    last_run: datetime | None
+
+
 class MetricsResponse(BaseModel):
     generated: datetime
     sources: list[str]
     group_by: list[str]
     models: list[ModelMetrics]
+    pipeline_runs: list[GeneratorRuns] = Field(
+        default_factory=list, description="per generator model: its pipeline runs' verdicts"
+    )
 
 
 class RateOut(BaseModel):
