@@ -121,26 +121,8 @@ def metrics(
         sources=list(sources),
         group_by=list(group_by),
         models=out,
-        pipeline_runs=[
-            GeneratorRuns(
-                generator_model=r.generator_model,
-                runs=r.runs,
-                verified=r.verified,
-                failed=r.failed,
-                not_verified=r.not_verified,
-                infrastructure=r.infrastructure,
-                no_verdict=r.no_verdict,
-                judged=r.judged,
-                verified_rate=r.verified_rate,
-                verified_interval=IntervalOut.of(r.verified_interval),
-                median_duration=r.median_duration,
-                output_tokens=r.output_tokens,
-                tokens_per_verified=r.tokens_per_verified,
-                cost_per_verified=r.cost_per_verified,
-                last_run=r.last_run,
-            )
-            for r in runs
-        ],
+        # GeneratorRuns is GeneratorRunStats attribute for attribute (its properties too)
+        pipeline_runs=[GeneratorRuns.model_validate(r, from_attributes=True) for r in runs],
     )
 
 
