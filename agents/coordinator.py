@@ -10,19 +10,14 @@ number of repairs is capped by the settings, whatever the coordinator asks for.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass
 
 from pydantic_ai import Agent, ModelRetry, RunContext, ToolOutput
-from pydantic_ai.models import Model
-from pydantic_ai.usage import UsageLimits
 
-from agents.config import Settings
 from agents.generator import Generation, generate
-from agents.manifest import AgentUsage, LazyRecord, Manifest, Role
-from agents.progress import Reporter
+from agents.manifest import AgentUsage, LazyRecord, Role
 from agents.prompts import load_prompt
-from agents.verification import LazyOutputError, RepairLoop, generation_prompt
+from agents.verification import LazyOutputError, RepairLoop, RunSetup, generation_prompt
 from tools.extract import ExtractedFile
 from tools.lazy import LazyVerdict
 
@@ -30,17 +25,9 @@ __all__ = ["LazyOutputError", "PipelineState", "coordinator_agent"]
 
 
 @dataclass
-class PipelineState:
+class PipelineState(RunSetup):
     """Everything one run shares between the coordinator's tools."""
 
-    request: str
-    settings: Settings
-    models: dict[str, Model]
-    manifest: Manifest
-    out_dir: Path
-    force: bool = False
-    reporter: Reporter = field(default_factory=Reporter)
-    usage_limits: UsageLimits | None = None
     generation: Generation | None = None
     files: list[ExtractedFile] | None = None
     loop: RepairLoop | None = None  # the versions of the files and their verdicts
@@ -49,16 +36,7 @@ class PipelineState:
 
     def __post_init__(self) -> None:
         if self.loop is None:
-            self.loop = RepairLoop(
-                request=self.request,
-                settings=self.settings,
-                models=self.models,
-                manifest=self.manifest,
-                out_dir=self.out_dir,
-                force=self.force,
-                reporter=self.reporter,
-                usage_limits=self.usage_limits,
-            )
+            self.loop = RepairLoop(**self.setup())
 
     @property
     def versions(self) -> RepairLoop:

@@ -22,7 +22,7 @@ import shutil
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -141,8 +141,8 @@ class Version:
 
 
 @dataclass
-class RepairLoop:
-    """The versions of one run, the one kept, and the operations that make new ones."""
+class RunSetup:
+    """What one run is given: the request, settings and models, where it writes, how it reports."""
 
     request: str
     settings: Settings
@@ -152,6 +152,16 @@ class RepairLoop:
     force: bool = False
     reporter: Reporter = field(default_factory=Reporter)
     usage_limits: UsageLimits | None = None
+
+    def setup(self) -> dict[str, Any]:
+        """These fields by name (the same objects), to hand this run's setup on."""
+        return {f.name: getattr(self, f.name) for f in fields(RunSetup)}
+
+
+@dataclass
+class RepairLoop(RunSetup):
+    """The versions of one run, the one kept, and the operations that make new ones."""
+
     verify: VerifyFn = verify_files
     versions: list[Version] = field(default_factory=list)
     kept: Version | None = None

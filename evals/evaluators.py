@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import re
 import threading
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -159,13 +160,20 @@ class PlaysInBrowser(Evaluator[Any, CaseOutput, Any]):
 # --- bench --------------------------------------------------------------------------
 
 
-def _target(out: CaseOutput, file: str, language: str | None) -> tuple[str, str] | None:
-    return bench.pick_file(out.files, file, language)
+FileCheck = Callable[[dict[str, str], str], Awaitable[bench.CheckResult]]
 
 
-def _missing(out: CaseOutput, file: str) -> EvaluationReason:
-    names = ", ".join(out.files) or "none"
-    return EvaluationReason(False, f"no {file} in the answer (files: {names})")
+async def _check_file(out: CaseOutput, file: str, language: str | None, check: FileCheck) -> EvaluationReason:
+    """`check(files, content)` of the answer's `file` (or the file that stands for it:
+    bench.pick_file); why not, when the model failed or wrote no such file."""
+    if why := _blocked(out):
+        return EvaluationReason(False, why)
+    target = bench.pick_file(out.files, file, language)
+    if target is None:
+        names = ", ".join(out.files) or "none"
+        return EvaluationReason(False, f"no {file} in the answer (files: {names})")
+    result = await check(out.files, target[1])
+    return EvaluationReason(result.passed, result.detail)
 
 
 @dataclass(repr=False)
@@ -177,16 +185,13 @@ class PythonTests(Evaluator[Any, CaseOutput, Any]):
     timeout: float = 30.0
 
     async def evaluate(self, ctx: EvaluatorContext[Any, CaseOutput, Any]) -> EvaluationReason:
-        out = ctx.output
-        if why := _blocked(out):
-            return EvaluationReason(False, why)
-        target = _target(out, self.file, "python")
-        if target is None:
-            return _missing(out, self.file)
-        files = dict(out.files)
-        files[self.file] = target[1]  # importable under the name the tests use
-        result = await _in_thread(bench.run_python_tests, files, self.file, self.tests, timeout=self.timeout)
-        return EvaluationReason(result.passed, result.detail)
+        return await _check_file(ctx.output, self.file, "python", self.check)
+
+    async def check(self, files: dict[str, str], content: str) -> bench.CheckResult:
+        importable = {**files, self.file: content}  # under the name the tests use
+        return await _in_thread(
+            bench.run_python_tests, importable, self.file, self.tests, timeout=self.timeout
+        )
 
 
 @dataclass(repr=False)
@@ -199,21 +204,17 @@ class SqlRows(Evaluator[Any, CaseOutput, Any]):
     ordered: bool = True
 
     async def evaluate(self, ctx: EvaluatorContext[Any, CaseOutput, Any]) -> EvaluationReason:
-        out = ctx.output
-        if why := _blocked(out):
-            return EvaluationReason(False, why)
-        target = _target(out, self.file, "sql")
-        if target is None:
-            return _missing(out, self.file)
-        result = await _in_thread(
+        return await _check_file(ctx.output, self.file, "sql", self.check)
+
+    async def check(self, files: dict[str, str], content: str) -> bench.CheckResult:
+        return await _in_thread(
             bench.run_sql_check,
-            {self.file: target[1]},
+            {self.file: content},
             self.file,
             self.expected,
             fixture=self.fixture,
             ordered=self.ordered,
         )
-        return EvaluationReason(result.passed, result.detail)
 
 
 @dataclass(repr=False)
@@ -226,18 +227,14 @@ class NodeTests(Evaluator[Any, CaseOutput, Any]):
     timeout: float = 30.0
 
     async def evaluate(self, ctx: EvaluatorContext[Any, CaseOutput, Any]) -> EvaluationReason:
-        out = ctx.output
-        if why := _blocked(out):
-            return EvaluationReason(False, why)
-        target = _target(out, self.file, self.language)
-        if target is None:
-            return _missing(out, self.file)
+        return await _check_file(ctx.output, self.file, self.language, self.check)
+
+    async def check(self, files: dict[str, str], content: str) -> bench.CheckResult:
         if problem := bench.node_problem():
-            return EvaluationReason(False, bench.unavailable(problem).detail)
-        result = await _in_thread(
-            bench.run_node_tests, {self.file: target[1]}, self.file, self.tests, timeout=self.timeout
+            return bench.unavailable(problem)
+        return await _in_thread(
+            bench.run_node_tests, {self.file: content}, self.file, self.tests, timeout=self.timeout
         )
-        return EvaluationReason(result.passed, result.detail)
 
 
 @dataclass(repr=False)

@@ -223,6 +223,13 @@ class TaskFactory:
         name = slug(case) if not sample else f"{slug(case)}.s{sample}"
         return self.run_dir / "work" / suite / slug(spec) / mode / name
 
+    def _case_output(self, suite: str, spec: str, mode: Mode, sample: int) -> tuple[CaseOutput, Path]:
+        """The output of the case running now, and its work dir (the files go in `files`)."""
+        out = CaseOutput(model=spec, mode=mode)
+        work = self.work_dir(suite, spec, mode, CURRENT_CASE.get() or "case", sample)
+        out.work_dir = str(work / "files")
+        return out, work
+
     async def _model(self, gate: ModelGate) -> Model:
         async with gate.build_lock:
             if gate.model is None:
@@ -258,10 +265,7 @@ class TaskFactory:
         gate = self.gate(spec)
 
         async def run_generator(inputs: CaseInputs) -> CaseOutput:
-            case = CURRENT_CASE.get() or "case"
-            out = CaseOutput(model=spec, mode="generator")
-            work = self.work_dir(suite, spec, "generator", case, sample)
-            out.work_dir = str(work / "files")
+            out, work = self._case_output(suite, spec, "generator", sample)
             if gate.fatal:
                 return _skipped(out, gate)
             from agents.manifest import AgentUsage
@@ -294,11 +298,8 @@ class TaskFactory:
                     out.error_class = ErrorClass.lazy_output
                 files, _ = extracted_files(generation.text)
                 out.files = files
-            except Exception as exc:  # every model failure becomes data, never a crash
-                out.error_class = str(classify_error(exc))
-                out.error = _error_message(exc)
-                if isinstance(exc, TimeoutError):
-                    out.error = f"no answer within {self.case_timeout:g}s"
+            except Exception as exc:
+                _failed(out, exc, f"no answer within {self.case_timeout:g}s")
                 gate.note(out.error_class, out.error)
             else:
                 gate.note(None, None)
@@ -322,10 +323,7 @@ class TaskFactory:
         gate = self.gate(spec, "pipeline")
 
         async def run_whole_pipeline(inputs: CaseInputs) -> CaseOutput:
-            case = CURRENT_CASE.get() or "case"
-            out = CaseOutput(model=spec, mode="pipeline")
-            work = self.work_dir(suite, spec, "pipeline", case, sample)
-            out.work_dir = str(work / "files")
+            out, work = self._case_output(suite, spec, "pipeline", sample)
             if gate.fatal:
                 return _skipped(out, gate)
             started = time.perf_counter()
@@ -344,10 +342,7 @@ class TaskFactory:
                     )
                 _copy_manifest(out, manifest, work / "files")
             except Exception as exc:
-                out.error_class = str(classify_error(exc))
-                out.error = _error_message(exc)
-                if isinstance(exc, TimeoutError):
-                    out.error = f"no result within {self.case_timeout:g}s"
+                _failed(out, exc, f"no result within {self.case_timeout:g}s")
             finally:
                 out.duration = time.perf_counter() - started
             gate.note(out.error_class if out.error else None, out.error)
@@ -387,6 +382,13 @@ def _default_pipeline() -> Generate:
     from agents.pipeline import run_pipeline
 
     return run_pipeline
+
+
+def _failed(out: CaseOutput, exc: Exception, timed_out: str) -> None:
+    """Every model failure becomes data, never a crash: its class and one line (`timed_out`
+    when the case ran out of time)."""
+    out.error_class = str(classify_error(exc))
+    out.error = timed_out if isinstance(exc, TimeoutError) else _error_message(exc)
 
 
 def _skipped(out: CaseOutput, gate: ModelGate) -> CaseOutput:

@@ -1,9 +1,16 @@
 """Unit tests never reach a real model: pydantic-ai raises if one is asked."""
 
+from __future__ import annotations
+
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pydantic_ai.models
 import pytest
+
+if TYPE_CHECKING:
+    from tools.browser import BrowserSession
 
 pydantic_ai.models.ALLOW_MODEL_REQUESTS = False
 
@@ -22,3 +29,14 @@ def private_eval_database(tmp_path_factory: pytest.TempPathFactory, monkeypatch:
     url = f"sqlite:///{tmp_path_factory.mktemp('evals-db') / 'evals.sqlite'}"
     monkeypatch.setenv("CODECREW_DATABASE_URL", url)
     return url
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[BrowserSession]:
+    """One chromium (tools.browser.BrowserSession) for a test module's pages; skips without one."""
+    from tools.browser import BrowserSession, browser_available
+
+    if browser_available() is None:
+        pytest.skip("chromium not found (apt-get install chromium, or set CODECREW_CHROMIUM)")
+    with BrowserSession() as session:
+        yield session

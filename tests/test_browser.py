@@ -41,14 +41,6 @@ EXPECTED = {
 
 
 @pytest.fixture(scope="module")
-def browser():
-    if browser_available() is None:
-        pytest.skip("chromium not found (apt-get install chromium, or set CODECREW_CHROMIUM)")
-    with BrowserSession() as session:
-        yield session
-
-
-@pytest.fixture(scope="module")
 def report_of(browser, tmp_path_factory):
     """Every fixture page runs once per module, two at a time through `check_async` (so the
     async form and concurrent use of one session are exercised too), each with a screenshot.

@@ -36,6 +36,14 @@ def run_check(case: str, content: str, name: str | None = None) -> bench.CheckRe
     return bench.run_node_tests(files, name or check.file, check.tests)
 
 
+def assert_fails(case: str, answer: str, *says: str) -> None:
+    """The check of `case` fails `answer`, and its detail says each of `says`."""
+    result = run_check(case, answer)
+    assert not result.passed
+    for phrase in says:
+        assert phrase in result.detail, result.detail
+
+
 def test_the_suite_has_seed_001s_five_tasks_and_ours():
     assert [c.name for c in BENCH.cases] == [
         "react_profile_card",
@@ -78,28 +86,20 @@ def test_reference_sql_passes(case):
 def test_sql_shortcut_by_highest_id_fails():
     wrong = """SELECT u.id, u.name, o.id, o.total, o.created_at FROM users u
     JOIN orders o ON o.id = (SELECT MAX(id) FROM orders WHERE user_id = u.id) ORDER BY u.id"""
-    result = run_check("sql_latest_orders", wrong)
-    assert not result.passed
-    assert "row 1 is [1.0, 'Ada', 9.0" in result.detail
+    assert_fails("sql_latest_orders", wrong, "row 1 is [1.0, 'Ada', 9.0")
 
 
 def test_sql_without_coalesce_fails_on_the_user_without_orders():
     wrong = reference("revenue_2024.sql").replace("COALESCE(SUM(o.total), 0)", "SUM(o.total)")
-    result = run_check("sql_revenue_2024", wrong)
-    assert not result.passed
-    assert "Dee" in result.detail
+    assert_fails("sql_revenue_2024", wrong, "Dee")
 
 
 def test_sql_syntax_error_fails_with_sqlites_message():
-    result = run_check("sql_revenue_2024", "SELEC name FROM users;")
-    assert not result.passed
-    assert "syntax error" in result.detail
+    assert_fails("sql_revenue_2024", "SELEC name FROM users;", "syntax error")
 
 
 def test_sql_wrong_column_count_is_reported():
-    result = run_check("sql_revenue_2024", "SELECT name, 0 FROM users ORDER BY name")
-    assert not result.passed
-    assert "2 columns" in result.detail
+    assert_fails("sql_revenue_2024", "SELECT name, 0 FROM users ORDER BY name", "2 columns")
 
 
 @pytest.mark.parametrize(
@@ -111,9 +111,7 @@ def test_reference_python_passes(case, file):
 
 
 def test_python_syntax_error_fails():
-    result = run_check("python_quicksort", "def quicksort(items:\n    return items\n")
-    assert not result.passed
-    assert "SyntaxError" in result.detail
+    assert_fails("python_quicksort", "def quicksort(items:\n    return items\n", "SyntaxError")
 
 
 def test_naive_quicksort_fails_on_sorted_100k():
@@ -124,22 +122,18 @@ def quicksort(items):
     pivot, rest = items[0], items[1:]
     return quicksort([x for x in rest if x < pivot]) + [pivot] + quicksort([x for x in rest if x >= pivot])
 """
-    result = run_check("python_quicksort", naive)
-    assert not result.passed
-    assert "RecursionError" in result.detail
+    assert_fails("python_quicksort", naive, "RecursionError")
 
 
 def test_builtin_sort_is_caught():
-    result = run_check("python_quicksort", "def quicksort(items):\n    return sorted(items)\n")
-    assert not result.passed
-    assert "test_no_builtin_sort" in result.detail
+    assert_fails(
+        "python_quicksort", "def quicksort(items):\n    return sorted(items)\n", "test_no_builtin_sort"
+    )
 
 
 def test_merge_intervals_missing_edge_cases_fails():
     wrong = reference("intervals.py").replace("start <= merged[-1][1]", "start < merged[-1][1]")
-    result = run_check("python_merge_intervals", wrong)
-    assert not result.passed
-    assert "test_touching_merge_but_gaps_do_not" in result.detail
+    assert_fails("python_merge_intervals", wrong, "test_touching_merge_but_gaps_do_not")
 
 
 def test_python_infinite_loop_times_out():
@@ -168,17 +162,13 @@ def test_reference_js_and_ts_pass(case, file):
 @needs_node
 def test_tsx_syntax_error_is_rejected_by_esbuild():
     broken = reference("ProfileCard.tsx").replace("</div>", "</dvi>")
-    result = run_check("react_profile_card", broken)
-    assert not result.passed
-    assert "esbuild (tsx) rejects it" in result.detail
+    assert_fails("react_profile_card", broken, "esbuild (tsx) rejects it")
 
 
 @needs_node
 def test_profile_card_without_initials_fails():
     wrong = reference("ProfileCard.tsx").replace('<span className="initials">{initials(name)}</span>', "null")
-    result = run_check("react_profile_card", wrong)
-    assert not result.passed
-    assert "initials" in result.detail
+    assert_fails("react_profile_card", wrong, "initials")
 
 
 @needs_node
@@ -186,39 +176,29 @@ def test_jwt_endpoint_that_accepts_forged_tokens_fails():
     wrong = reference("auth.js").replace(
         "req.user = jwt.verify(token, process.env.JWT_SECRET);", "req.user = jwt.decode(token);"
     )
-    result = run_check("express_jwt_auth", wrong)
-    assert not result.passed
-    assert "forged token" in result.detail and "expired token" in result.detail
+    assert_fails("express_jwt_auth", wrong, "forged token", "expired token")
 
 
 @needs_node
 def test_jwt_endpoint_with_a_missing_dependency_fails():
     wrong = "const bcrypt = require('bcrypt');\n" + reference("auth.js")
-    result = run_check("express_jwt_auth", wrong)
-    assert not result.passed
-    assert "bcrypt" in result.detail
+    assert_fails("express_jwt_auth", wrong, "bcrypt")
 
 
 @needs_node
 def test_error_handler_leaking_messages_fails():
     wrong = reference("errors.js").replace("message: 'Internal Server Error'", "message: err.message")
-    result = run_check("node_error_handling", wrong)
-    assert not result.passed
-    assert "hides and logs unexpected errors" in result.detail
+    assert_fails("node_error_handling", wrong, "hides and logs unexpected errors")
 
 
 @needs_node
 def test_js_syntax_error_fails():
-    result = run_check("js_deep_equal", "function deepEqual(a, b) { return a === b \n")
-    assert not result.passed
-    assert "esbuild (js) rejects it" in result.detail
+    assert_fails("js_deep_equal", "function deepEqual(a, b) { return a === b \n", "esbuild (js) rejects it")
 
 
 @needs_node
 def test_deep_equal_with_strict_equality_fails():
-    result = run_check("js_deep_equal", "module.exports = { deepEqual: (a, b) => a === b };")
-    assert not result.passed
-    assert "NaN" in result.detail
+    assert_fails("js_deep_equal", "module.exports = { deepEqual: (a, b) => a === b };", "NaN")
 
 
 @needs_node

@@ -18,6 +18,7 @@ import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -52,26 +53,36 @@ def evals_env(tmp_path: Path, server: ScriptedModelServer, database_url: str, **
     return env
 
 
+def python_module(module: str, env: dict[str, str], cwd: Path, *args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", module, *args],
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
 def evals_run(env: dict[str, str], cwd: Path, *args: str) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "evals.run", *args],
-        cwd=cwd,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    return python_module("evals.run", env, cwd, *args)
 
 
-def worker(env: dict[str, str], cwd: Path) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "evals.worker"],
-        cwd=cwd,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+def humaneval_args(limit: int, models: str = MODELS) -> list[str]:
+    return ["--suite", "humaneval", "--mode", "generator", "--limit", str(limit), "--models", models]
+
+
+@contextmanager
+def running_workers(env: dict[str, str], cwd: Path, count: int) -> Iterator[list[subprocess.Popen[str]]]:
+    """`count` evals.worker processes, each past its "taking cases" line; stopped at the end."""
+    workers = [python_module("evals.worker", env, cwd) for _ in range(count)]
+    try:
+        for w in workers:
+            assert w.stdout is not None and "taking cases" in w.stdout.readline()
+        yield workers
+    finally:
+        for w in workers:
+            stop(w)
 
 
 def wait_until(check: Callable[[], Any], timeout: float, what: str) -> Any:
@@ -128,6 +139,22 @@ def case_statuses(database_url: str, run_id: str) -> list[Any]:
         return client.list_workflows(workflow_id_prefix=run_id + "|", load_input=False, load_output=False)
     finally:
         client.destroy()
+
+
+def case_running_in(
+    proc: subprocess.Popen[str], database_url: str, report_dir: Path, server: ScriptedModelServer
+) -> str | None:
+    """The workflow id of a case `proc` is running (its request at the server) in the run
+    under `report_dir`, else None."""
+    runs = list(report_dir.glob("*"))
+    if not runs:
+        return None
+    busy = [
+        s.workflow_id
+        for s in case_statuses(database_url, runs[0].name)
+        if s.status == "PENDING" and (s.executor_id or "").endswith(f":{proc.pid}")
+    ]
+    return busy[0] if busy and server.in_flight else None
 
 
 @pytest.fixture
@@ -315,8 +342,7 @@ def test_resume_of_an_unknown_run_is_a_config_error(tmp_path: Path) -> None:
 def test_a_killed_run_resumes_and_reports_every_case_once(tmp_path: Path) -> None:
     """SIGKILL halfway, then --resume: every case exactly once, and the same report content
     as a run that was never interrupted."""
-    args = ["--suite", "humaneval", "--mode", "generator", "--limit", "3", "--models", MODELS]
-    args += ["--concurrency", "1"]
+    args = [*humaneval_args(3), "--concurrency", "1"]
     with ScriptedModelServer(latency=0.4) as server:
         env = evals_env(tmp_path, server, f"sqlite:///{tmp_path / 'evals.sqlite'}")
         code, out = finish(evals_run(env, tmp_path, *args, "--report-dir", str(tmp_path / "whole")))
@@ -354,36 +380,21 @@ def test_a_killed_run_resumes_and_reports_every_case_once(tmp_path: Path) -> Non
 def test_workers_share_a_run_and_a_killed_workers_case_runs_once(tmp_path: Path, postgres_url: str) -> None:
     with ScriptedModelServer(latency=1.0) as server:
         env = evals_env(tmp_path, server, postgres_url)
-        workers = [worker(env, tmp_path), worker(env, tmp_path)]
-        try:
-            for w in workers:
-                assert w.stdout is not None
-                assert "taking cases" in w.stdout.readline()
-            args = ["--suite", "humaneval", "--mode", "generator", "--limit", "4", "--models", MODELS]
+        with running_workers(env, tmp_path, 2) as workers:
+            args = humaneval_args(4)
             starter = evals_run(
                 env, tmp_path, *args, "--concurrency", "1", "--report-dir", str(tmp_path / "r")
             )
             victim = f":{workers[0].pid}"
-
-            def victim_case() -> str | None:
-                runs = list((tmp_path / "r").glob("*"))
-                if not runs:
-                    return None
-                busy = [
-                    s.workflow_id
-                    for s in case_statuses(postgres_url, runs[0].name)
-                    if s.status == "PENDING" and (s.executor_id or "").endswith(victim)
-                ]
-                return busy[0] if busy and server.in_flight else None
-
-            lost = wait_until(victim_case, 60, "the first worker to be mid-case")
+            lost = wait_until(
+                lambda: case_running_in(workers[0], postgres_url, tmp_path / "r", server),
+                60,
+                "the first worker to be mid-case",
+            )
             workers[0].send_signal(signal.SIGKILL)
             workers[0].wait()
             code, out = finish(starter)
             assert code == 0, out
-        finally:
-            for w in workers:
-                stop(w)
     report = report_of(tmp_path / "r")
     assert len(keys(report)) == 8 == len(set(keys(report)))  # none lost, none twice
     assert all(c["passed"] for c in report["cases"])
@@ -400,27 +411,11 @@ def test_a_provider_rate_limit_holds_across_workers(tmp_path: Path, postgres_url
     """3 cases per 3 s for the provider, whatever the number of processes asking."""
     with ScriptedModelServer(latency=0.3) as server:
         env = evals_env(tmp_path, server, postgres_url)
-        workers = [worker(env, tmp_path), worker(env, tmp_path)]
-        try:
-            for w in workers:
-                assert w.stdout is not None
-                assert "taking cases" in w.stdout.readline()
-            args = [
-                "--suite",
-                "humaneval",
-                "--mode",
-                "generator",
-                "--limit",
-                "9",
-                "--models",
-                "openai-chat:m1",
-            ]
+        with running_workers(env, tmp_path, 2):
+            args = humaneval_args(9, "openai-chat:m1")
             args += ["--concurrency", "1", "--provider-limit", "openai: rate=3/3"]
             code, out = finish(evals_run(env, tmp_path, *args, "--report-dir", str(tmp_path / "r")))
             assert code == 0, out
-        finally:
-            for w in workers:
-                stop(w)
     report = report_of(tmp_path / "r")
     assert len(set(keys(report))) == 9 and all(c["passed"] for c in report["cases"])
     statuses = case_statuses(postgres_url, report["run_id"])
@@ -445,42 +440,20 @@ def test_a_stopped_worker_hands_its_case_back_at_once(tmp_path: Path) -> None:
     (SQLite, several processes on one machine)."""
     with ScriptedModelServer(latency=1.5) as server:
         env = evals_env(tmp_path, server, f"sqlite:///{tmp_path / 'evals.sqlite'}")
-        helper = worker(env, tmp_path)
-        try:
-            assert helper.stdout is not None and "taking cases" in helper.stdout.readline()
-            args = [
-                "--suite",
-                "humaneval",
-                "--mode",
-                "generator",
-                "--limit",
-                "3",
-                "--models",
-                "openai-chat:m1",
-            ]
+        with running_workers(env, tmp_path, 1) as [helper]:
+            args = humaneval_args(3, "openai-chat:m1")
             starter = evals_run(
                 env, tmp_path, *args, "--concurrency", "1", "--report-dir", str(tmp_path / "r")
             )
-            mine = f":{helper.pid}"
-
-            def helper_case() -> str | None:
-                runs = list((tmp_path / "r").glob("*"))
-                if not runs:
-                    return None
-                busy = [
-                    s.workflow_id
-                    for s in case_statuses(env["CODECREW_DATABASE_URL"], runs[0].name)
-                    if s.status == "PENDING" and (s.executor_id or "").endswith(mine)
-                ]
-                return busy[0] if busy and server.in_flight else None
-
-            handed_back = wait_until(helper_case, 60, "the worker to be mid-case")
+            handed_back = wait_until(
+                lambda: case_running_in(helper, env["CODECREW_DATABASE_URL"], tmp_path / "r", server),
+                60,
+                "the worker to be mid-case",
+            )
             helper.send_signal(signal.SIGTERM)
             assert helper.wait(timeout=30) == 0
             code, out = finish(starter)
             assert code == 0, out
-        finally:
-            stop(helper)
     report = report_of(tmp_path / "r")
     assert len(keys(report)) == 3 == len(set(keys(report))) and all(c["passed"] for c in report["cases"])
     statuses = {s.workflow_id: s for s in case_statuses(env["CODECREW_DATABASE_URL"], report["run_id"])}

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from tools import esbuild
-from tools.browser import BrowserSession, browser_available
+from tools.browser import browser_available
 from tools.verify import Check, Verdict, expected_judge, sandboxed, verify_files
 from tools.verify import python as python_judge
 
@@ -61,14 +61,6 @@ needs_chromium = pytest.mark.skipif(browser_available() is None, reason="chromiu
 needs_node = pytest.mark.skipif(esbuild.esbuild_problem() is not None, reason=f"{esbuild.esbuild_problem()}")
 
 
-@pytest.fixture(scope="module")
-def browser():
-    if browser_available() is None:
-        pytest.skip("chromium not found (apt-get install chromium, or set CODECREW_CHROMIUM)")
-    with BrowserSession() as session:
-        yield session
-
-
 def write(directory: Path, files: dict[str, str]) -> list[str]:
     for name, text in files.items():
         (directory / name).parent.mkdir(parents=True, exist_ok=True)
@@ -82,6 +74,15 @@ async def verify(tmp_path: Path, files: dict[str, str], **kwargs: object) -> Ver
 
 def check(verdict: Verdict, name: str) -> Check:
     return next(c for c in verdict.checks if c.name == name)
+
+
+def failed_check(verdict: Verdict, name: str, *says: str) -> Check:
+    """The check `name` of `verdict` failed, and its detail says each of `says`."""
+    found = check(verdict, name)
+    assert not found.passed, found.detail
+    for phrase in says:
+        assert phrase in found.detail, found.detail
+    return found
 
 
 # --- records --------------------------------------------------------------------------------
@@ -129,9 +130,7 @@ async def test_working_canvas_game_is_verified(tmp_path, browser):
 async def test_game_that_throws_on_load_fails_with_the_error_and_its_line(tmp_path, browser):
     verdict = await verify(tmp_path, {"index.html": GAME_THROWS}, request="build snake", browser=browser)
     assert verdict.status == "failed"
-    loads = check(verdict, "loads")
-    assert not loads.passed
-    assert "TypeError" in loads.detail and "index.html:5:" in loads.detail
+    failed_check(verdict, "loads", "TypeError", "index.html:5:")
     assert "index.html:5:" in verdict.evidence()
 
 
@@ -140,15 +139,14 @@ async def test_blank_page_fails_draws(tmp_path, browser):
     verdict = await verify(tmp_path, {"index.html": BLANK_GAME}, request="build tetris", browser=browser)
     assert verdict.status == "failed"
     assert check(verdict, "loads").passed
-    assert not check(verdict, "draws").passed
+    failed_check(verdict, "draws")
 
 
 @needs_chromium
 async def test_missing_local_script_fails_loads(tmp_path, browser):
     page = COUNTER_APP.replace("<h1>", '<script src="missing.js"></script><h1>')
     verdict = await verify(tmp_path, {"index.html": page}, browser=browser)
-    assert not check(verdict, "loads").passed
-    assert "missing.js" in check(verdict, "loads").detail
+    failed_check(verdict, "loads", "missing.js")
 
 
 @needs_chromium
@@ -165,8 +163,7 @@ async def test_small_apps_are_verified(tmp_path, browser, page):
 async def test_app_whose_button_does_nothing_fails_responds_to_input(tmp_path, browser):
     verdict = await verify(tmp_path, {"index.html": DEAF_APP}, request="a counter app", browser=browser)
     assert verdict.status == "failed"
-    inputs = check(verdict, "responds_to_input")
-    assert not inputs.passed and "no change" in inputs.detail
+    failed_check(verdict, "responds_to_input", "no change")
     assert verdict.summary().startswith("not working: responds_to_input failed")
 
 
@@ -176,9 +173,7 @@ async def test_form_that_reloads_the_page_fails_and_says_why(tmp_path, browser):
         "</button><ul", "</button></form><ul"
     )
     verdict = await verify(tmp_path, {"index.html": page}, request="a todo app", browser=browser)
-    inputs = check(verdict, "responds_to_input")
-    assert not inputs.passed
-    assert "preventDefault" in inputs.detail
+    failed_check(verdict, "responds_to_input", "preventDefault")
 
 
 @needs_chromium
@@ -189,9 +184,7 @@ async def test_page_needing_a_cdn_fails_and_says_the_request_was_blocked(tmp_pat
         "<script>React.render(document.getElementById('root'));</script></body></html>"
     )
     verdict = await verify(tmp_path, {"index.html": page}, request="a todo app", browser=browser)
-    loads = check(verdict, "loads")
-    assert not loads.passed
-    assert "ReferenceError" in loads.detail and "https://cdn.example.com/react.js" in loads.detail
+    failed_check(verdict, "loads", "ReferenceError", "https://cdn.example.com/react.js")
     assert "offline" in verdict.evidence()
 
 
@@ -202,7 +195,7 @@ async def test_page_without_controls_passes_only_when_a_static_page_was_asked_fo
     assert static.status == "verified", static.evidence()
     asked = await verify(tmp_path, {"index.html": page}, request="a calculator", browser=browser)
     assert asked.status == "failed"
-    assert "no button" in check(asked, "responds_to_input").detail
+    failed_check(asked, "responds_to_input", "no button")
 
 
 async def test_browser_missing_is_infrastructure(tmp_path, monkeypatch):
@@ -232,21 +225,20 @@ async def test_python_script_that_runs_is_verified(tmp_path):
 async def test_python_script_that_raises_fails_with_the_traceback_tail(tmp_path):
     verdict = await verify(tmp_path, {"main.py": "x = 1\nraise ValueError('bad value here')\n"})
     assert verdict.status == "failed"
-    runs = check(verdict, "runs")
-    assert "ValueError: bad value here" in runs.detail and "line 2" in runs.detail
+    failed_check(verdict, "runs", "ValueError: bad value here", "line 2")
     assert "ValueError: bad value here" in verdict.evidence()
 
 
 async def test_python_syntax_error_fails_compiles(tmp_path):
     verdict = await verify(tmp_path, {"main.py": "def f(:\n    pass\n"})
     assert verdict.status == "failed"
-    assert "main.py line 1" in check(verdict, "compiles").detail
+    failed_check(verdict, "compiles", "main.py line 1")
 
 
 async def test_python_waiting_on_input_says_so(tmp_path):
     verdict = await verify(tmp_path, {"main.py": "name = input('name? ')\nprint(name)\n"})
     assert verdict.status == "failed"
-    assert "input()" in check(verdict, "runs").detail and "EOF" in check(verdict, "runs").detail
+    failed_check(verdict, "runs", "input()", "EOF")
 
 
 async def test_python_server_that_stays_up_is_verified(tmp_path):
@@ -276,7 +268,7 @@ async def test_python_server_that_crashes_fails(tmp_path):
     server = "import http.server\nraise RuntimeError('port config missing')\nhttp.server.HTTPServer\n"
     verdict = await verify(tmp_path, {"server.py": server})
     assert verdict.status == "failed"
-    assert "port config missing" in check(verdict, "starts").detail
+    failed_check(verdict, "starts", "port config missing")
 
 
 async def test_failing_pytest_file_fails(tmp_path):
@@ -286,8 +278,7 @@ async def test_failing_pytest_file_fails(tmp_path):
     }
     verdict = await verify(tmp_path, files)
     assert verdict.status == "failed"
-    pytest_check = check(verdict, "pytest")
-    assert not pytest_check.passed and "test_add" in pytest_check.detail
+    failed_check(verdict, "pytest", "test_add")
     assert check(verdict, "runs").passed
 
 
@@ -311,7 +302,7 @@ async def test_python_needing_a_package_not_installed_here_is_not_verified(tmp_p
 async def test_python_importing_a_module_it_did_not_write_fails(tmp_path):
     verdict = await verify(tmp_path, {"main.py": "from helpers import thing\nprint(thing)\n"})
     assert verdict.status == "failed"
-    assert "No module named 'helpers'" in check(verdict, "runs").detail
+    failed_check(verdict, "runs", "No module named 'helpers'")
 
 
 async def test_missing_interpreter_is_infrastructure(tmp_path, monkeypatch):
@@ -358,15 +349,14 @@ async def test_node_server_that_stays_up_is_verified(tmp_path):
 async def test_javascript_that_throws_fails_with_its_source_line(tmp_path):
     verdict = await verify(tmp_path, {"index.js": "const a = 1;\nnull.boom();\n"})
     assert verdict.status == "failed"
-    runs = check(verdict, "runs")
-    assert "TypeError" in runs.detail and "index.js:2" in runs.detail
+    failed_check(verdict, "runs", "TypeError", "index.js:2")
 
 
 @needs_node
 async def test_javascript_that_does_not_parse_fails_parses(tmp_path):
     verdict = await verify(tmp_path, {"index.js": "const = ;\n"})
     assert verdict.status == "failed"
-    assert not check(verdict, "parses").passed
+    failed_check(verdict, "parses")
 
 
 @needs_node
@@ -384,8 +374,7 @@ async def test_typescript_type_erased_but_throws_fails(tmp_path):
     verdict = await verify(tmp_path, {"main.ts": code})
     assert verdict.status == "failed"
     assert check(verdict, "transpiles").passed
-    runs = check(verdict, "runs")
-    assert not runs.passed and "TypeError" in runs.detail and "main.ts:2" in runs.detail
+    failed_check(verdict, "runs", "TypeError", "main.ts:2")
 
 
 # --- SQL, C, the rest -----------------------------------------------------------------------
@@ -406,8 +395,7 @@ async def test_bad_sql_fails_with_the_statement_and_line(tmp_path):
     sql = "CREATE TABLE t (id INTEGER);\n\nSELECT nope FROM t;\n"
     verdict = await verify(tmp_path, {"query.sql": sql})
     assert verdict.status == "failed"
-    runs = check(verdict, "runs")
-    assert "no such column: nope" in runs.detail and "line 3" in runs.detail
+    failed_check(verdict, "runs", "no such column: nope", "line 3")
 
 
 @pytest.mark.skipif(shutil.which("gcc") is None, reason="gcc not installed")
@@ -419,8 +407,7 @@ async def test_c_compiles_and_runs(tmp_path):
     (tmp_path / "broken").mkdir()
     broken = await verify(tmp_path / "broken", {"main.c": "int main(void) { return x; }\n"})
     assert broken.status == "failed"
-    compiles = check(broken, "compiles")
-    assert "undeclared" in compiles.detail and "main.c:1:25" in compiles.detail
+    failed_check(broken, "compiles", "undeclared", "main.c:1:25")
 
 
 async def test_unknown_language_is_not_verified(tmp_path):

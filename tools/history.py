@@ -22,13 +22,18 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from agents.config import history_path
 from tools.stats import Interval, wilson
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
+R = TypeVar("R", bound="DataclassInstance")
 
 # 2: evals.sample (a case run several times); 3: outcome "interrupted"; 4: the runs table
 SCHEMA_VERSION = 4
@@ -134,6 +139,44 @@ def _bool(value: int | None) -> bool | None:
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+@dataclass
+class Where:
+    """A WHERE clause built from the filters that are set (None: no filter), and its params."""
+
+    clauses: list[str] = field(default_factory=list)
+    params: list[Any] = field(default_factory=list)
+
+    def equal(self, column: str, value: Any) -> Where:
+        if value is not None:
+            self.clauses.append(f"{column} = ?")
+            self.params.append(value)
+        return self
+
+    def since(self, column: str, value: datetime | None) -> Where:
+        if value is not None:
+            self.clauses.append(f"{column} >= ?")
+            self.params.append(_ts(value))
+        return self
+
+    def within(self, column: str, values: Sequence[str] | None) -> Where:
+        if values is not None:
+            self.clauses.append(f"{column} IN ({', '.join('?' * len(values))})" if values else "0")
+            self.params.extend(values)
+        return self
+
+    @property
+    def sql(self) -> str:
+        return " AND ".join(self.clauses) or "1"
+
+
+def record_from_row(record: type[R], row: sqlite3.Row, **converted: Any) -> R:
+    """A `record` dataclass from a row whose columns are named as its fields; `converted`
+    gives the fields whose column needs converting (or has another name)."""
+    columns = set(row.keys())
+    plain = {f.name: row[f.name] for f in fields(record) if f.name in columns and f.name not in converted}
+    return record(**plain, **converted)
 
 
 @dataclass
@@ -568,36 +611,16 @@ class History:
         sources: Sequence[str] | None = None,
     ) -> list[ModelStats]:
         """Per-model aggregates of the recorded calls, filtered; sorted by model."""
-        clauses, params = ["1"], []
-        for column, value in (("model", model), ("task_type", task_type), ("role", role)):
-            if value is not None:
-                clauses.append(f"{column} = ?")
-                params.append(value)
-        if since is not None:
-            clauses.append("started >= ?")
-            params.append(_ts(since))
-        if sources is not None:
-            clauses.append(f"source IN ({', '.join('?' * len(sources))})")
-            params.extend(sources)
-        rows = self._read(_STATS_SQL.format(where=" AND ".join(clauses)), params)
-        return [
-            ModelStats(
-                model=row["model"],
-                calls=row["calls"],
-                successes=row["successes"],
-                success_rate=row["success_rate"],
-                median_latency=row["median_latency"],
-                mean_latency=row["mean_latency"],
-                tokens_per_second=row["tokens_per_second"],
-                total_cost=row["total_cost"],
-                cost_per_call=row["cost_per_call"],
-                input_tokens=row["input_tokens"],
-                output_tokens=row["output_tokens"],
-                last_error_class=row["last_error_class"],
-                last_used=_dt(row["last_used"]),
-            )
-            for row in rows
-        ]
+        where = (
+            Where()
+            .equal("model", model)
+            .equal("task_type", task_type)
+            .equal("role", role)
+            .since("started", since)
+            .within("source", sources)
+        )
+        rows = self._read(_STATS_SQL.format(where=where.sql), where.params)
+        return [record_from_row(ModelStats, row, last_used=_dt(row["last_used"])) for row in rows]
 
     def generator_run_stats(
         self,
@@ -608,35 +631,15 @@ class History:
         sources: Sequence[str] | None = None,
     ) -> list[GeneratorRunStats]:
         """Per generator model: how its pipeline runs ended (see GeneratorRunStats); sorted."""
-        clauses, params = ["1"], []
-        for column, value in (("generator_model", generator_model), ("task_type", task_type)):
-            if value is not None:
-                clauses.append(f"{column} = ?")
-                params.append(value)
-        if since is not None:
-            clauses.append("started >= ?")
-            params.append(_ts(since))
-        if sources is not None:
-            clauses.append(f"source IN ({', '.join('?' * len(sources))})" if sources else "0")
-            params.extend(sources)
-        rows = self._read(_RUN_STATS_SQL.format(where=" AND ".join(clauses)), params)
-        return [
-            GeneratorRunStats(
-                generator_model=row["generator_model"],
-                runs=row["runs"],
-                verified=row["verified"],
-                failed=row["failed"],
-                not_verified=row["not_verified"],
-                infrastructure=row["infrastructure"],
-                no_verdict=row["no_verdict"],
-                median_duration=row["median_duration"],
-                output_tokens=row["output_tokens"],
-                tokens_per_verified=row["tokens_per_verified"],
-                cost_per_verified=row["cost_per_verified"],
-                last_run=_dt(row["last_run"]),
-            )
-            for row in rows
-        ]
+        where = (
+            Where()
+            .equal("generator_model", generator_model)
+            .equal("task_type", task_type)
+            .since("started", since)
+            .within("source", sources)
+        )
+        rows = self._read(_RUN_STATS_SQL.format(where=where.sql), where.params)
+        return [record_from_row(GeneratorRunStats, row, last_run=_dt(row["last_run"])) for row in rows]
 
     def eval_pass_rates(self, model: str, *, mode: str | None = None) -> dict[str, float]:
         """Suite -> pass rate of `model` over that suite's latest run (optionally one mode)."""
@@ -665,15 +668,11 @@ class History:
             params,
         )
         return [
-            ProbeRecord(
-                model=row["model"],
+            record_from_row(
+                ProbeRecord,
+                row,
                 reachable=bool(row["reachable"]),
-                latency=row["latency"],
                 supports_tools=_bool(row["supports_tools"]),
-                error_class=row["error_class"],
-                detail=row["detail"],
-                base_url=row["base_url"],
-                retry_after=row["retry_after"],
                 started=_dt(row["started"]),
             )
             for row in rows

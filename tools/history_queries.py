@@ -19,12 +19,12 @@ import re
 import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from tools.history import CallRecord, EvalRecord, History
+from tools.history import CallRecord, EvalRecord, History, Where, record_from_row
 from tools.stats import Interval, SampledRate, percentile, sampled_rate, wilson
 
 GROUP_COLUMNS = ("model", "role", "task_type")
@@ -52,13 +52,6 @@ def parse_since(value: str | None, now: datetime | None = None) -> datetime | No
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
-def _ts(value: datetime) -> str:
-    """The history's timestamp text (tools.history stores UTC ISO with microseconds)."""
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return value.astimezone(UTC).isoformat(timespec="microseconds")
-
-
 @contextmanager
 def _reader(history: History) -> Iterator[sqlite3.Connection]:
     db = sqlite3.connect(f"file:{history.path}?mode=ro", uri=True, timeout=30.0)
@@ -72,34 +65,6 @@ def _reader(history: History) -> Iterator[sqlite3.Connection]:
 def _read(history: History, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
     with _reader(history) as db:
         return db.execute(sql, params).fetchall()
-
-
-@dataclass
-class _Where:
-    clauses: list[str] = field(default_factory=list)
-    params: list[Any] = field(default_factory=list)
-
-    def equal(self, column: str, value: Any) -> _Where:
-        if value is not None:
-            self.clauses.append(f"{column} = ?")
-            self.params.append(value)
-        return self
-
-    def since(self, column: str, value: datetime | None) -> _Where:
-        if value is not None:
-            self.clauses.append(f"{column} >= ?")
-            self.params.append(_ts(value))
-        return self
-
-    def within(self, column: str, values: Sequence[str] | None) -> _Where:
-        if values is not None:
-            self.clauses.append(f"{column} IN ({', '.join('?' * len(values))})" if values else "0")
-            self.params.extend(values)
-        return self
-
-    @property
-    def sql(self) -> str:
-        return " AND ".join(self.clauses) or "1"
 
 
 # -- calls ---------------------------------------------------------------------------------
@@ -124,7 +89,7 @@ def calls(
 ) -> list[CallRow]:
     """The recorded calls, newest first, filtered; `limit` None or 0 for all."""
     where = (
-        _Where()
+        Where()
         .equal("model", model)
         .equal("role", role)
         .equal("source", source)
@@ -137,22 +102,7 @@ def calls(
         sql += " LIMIT ?"
         params.append(limit)
     return [
-        CallRow(
-            id=row["id"],
-            started=datetime.fromisoformat(row["started"]),
-            model=row["model"],
-            role=row["role"],
-            task_type=row["task_type"],
-            source=row["source"],
-            outcome=row["outcome"],
-            error_class=row["error_class"],
-            duration=row["duration"],
-            requests=row["requests"],
-            input_tokens=row["input_tokens"],
-            output_tokens=row["output_tokens"],
-            cost=row["cost"],
-            run_id=row["run_id"],
-        )
+        record_from_row(CallRow, row, started=datetime.fromisoformat(row["started"]))
         for row in _read(history, sql, params)
     ]
 
@@ -214,7 +164,7 @@ def call_metrics(
     """Per group (`group_by` ⊆ model, role, task_type; model always) aggregates of the calls."""
     keys = ["model", *[c for c in GROUP_COLUMNS[1:] if c in group_by]]
     where = (
-        _Where()
+        Where()
         .equal("model", model)
         .equal("role", role)
         .equal("task_type", task_type)
@@ -279,23 +229,15 @@ def eval_rows(
     since: datetime | None = None,
 ) -> list[EvalRecord]:
     """Eval case rows in the order they were recorded."""
-    where = _Where().equal("run_id", run_id).equal("model", model).equal("suite", suite)
+    where = Where().equal("run_id", run_id).equal("model", model).equal("suite", suite)
     where.since("started", since)
     return [
-        EvalRecord(
-            run_id=row["run_id"],
-            suite=row["suite"],
-            model=row["model"],
-            mode=row["mode"],
+        record_from_row(
+            EvalRecord,
+            row,
             case=row["case_name"],
             passed=bool(row["passed"]),
-            reason=row["reason"],
-            duration=row["duration"],
-            input_tokens=row["input_tokens"],
-            output_tokens=row["output_tokens"],
-            cost=row["cost"],
             lazy=bool(row["lazy"]),
-            error_class=row["error_class"],
             started=datetime.fromisoformat(row["started"]),
         )
         for row in _read(history, f"SELECT * FROM evals WHERE {where.sql} ORDER BY id", where.params)
@@ -339,7 +281,7 @@ def suite_results(
     history: History, *, model: str | None = None, since: datetime | None = None
 ) -> list[SuiteResult]:
     """Per model, suite and mode: the pass rate of the latest run (Wilson interval, pass@k)."""
-    where = _Where().equal("model", model).since("started", since)
+    where = Where().equal("model", model).since("started", since)
     latest = _read(history, _LATEST_RUNS_SQL.format(where=where.sql), where.params)
     results = []
     for row in latest:
@@ -382,7 +324,7 @@ def eval_runs(
     history: History, *, model: str | None = None, since: datetime | None = None, limit: int | None = None
 ) -> list[RunSummary]:
     """Eval runs, newest first (only `model`'s rows of each when given)."""
-    where = _Where().equal("model", model).since("started", since)
+    where = Where().equal("model", model).since("started", since)
     sql = (
         f"SELECT run_id, MIN(started) AS first, MAX(started) AS last FROM evals WHERE {where.sql}"
         " GROUP BY run_id ORDER BY MIN(started) DESC, run_id DESC"

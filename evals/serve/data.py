@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -19,6 +19,7 @@ from evals.serve.runs import BenchmarkJob, Benchmarks
 from evals.serve.schemas import (
     CaseDetail,
     CaseOut,
+    CaseVerdict,
     ComparedModel,
     ComparisonResponse,
     DimensionOut,
@@ -44,7 +45,7 @@ from tools.history_queries import (
     models_seen,
     suite_results,
 )
-from tools.stats import Interval, sampled_rate, wilson
+from tools.stats import Interval, SampledRate, sampled_rate, wilson
 
 ANSWER_LIMIT = 200_000  # characters of answer.md shown on a case page
 RUN_ID_CHARS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.")
@@ -58,20 +59,27 @@ def _at_k(values: dict[int, float]) -> dict[str, float]:
     return {f"pass@{k}": v for k, v in sorted(values.items())}
 
 
+def _rate_fields(rate: SampledRate) -> dict[str, Any]:
+    """The fields a pass rate has in SuitePassRate and GroupOut."""
+    return {
+        "passed": rate.passed,
+        "total": rate.total,
+        "rate": rate.rate,
+        "interval": IntervalOut.of(rate.interval),
+        "pass_at_k": _at_k(rate.pass_at_k),
+    }
+
+
 def _suite_out(result: SuiteResult) -> SuitePassRate:
     rate = result.result
     return SuitePassRate(
         suite=result.suite,
         mode=result.mode,
         run_id=result.run_id,
-        passed=rate.passed,
-        total=rate.total,
-        rate=rate.rate,
-        interval=IntervalOut(low=rate.interval.low, high=rate.interval.high),
         cases=rate.cases,
         samples=rate.samples,
-        pass_at_k=_at_k(rate.pass_at_k),
         median_latency=result.median_latency,
+        **_rate_fields(rate),
     )
 
 
@@ -92,29 +100,8 @@ def metrics(
     by_model: dict[str, list[SuitePassRate]] = {}
     for result in suites:
         by_model.setdefault(result.model, []).append(_suite_out(result))
-    out = [
-        ModelMetrics(
-            model=m.model,
-            role=m.role,
-            task_type=m.task_type,
-            calls=m.calls,
-            successes=m.successes,
-            success_rate=m.success_rate,
-            success_interval=IntervalOut(low=m.success_interval.low, high=m.success_interval.high),
-            median_latency=m.median_latency,
-            p90_latency=m.p90_latency,
-            input_tokens=m.input_tokens,
-            output_tokens=m.output_tokens,
-            tokens_per_second=m.tokens_per_second,
-            cost_per_call=m.cost_per_call,
-            total_cost=m.total_cost,
-            priced_calls=m.priced_calls,
-            error_classes=m.error_classes,
-            last_used=m.last_used,
-            pass_rates=by_model.get(m.model, []),
-        )
-        for m in rows
-    ]
+    # ModelMetrics is CallMetrics field for field (the interval as {low, high}), and the pass rates
+    out = [ModelMetrics(**asdict(m), pass_rates=by_model.get(m.model, [])) for m in rows]
     # models with eval results but no eval calls in the window still belong on the board
     seen = {m.model for m in out}
     for name, rates in by_model.items():
@@ -134,26 +121,8 @@ def metrics(
         sources=list(sources),
         group_by=list(group_by),
         models=out,
-        pipeline_runs=[
-            GeneratorRuns(
-                generator_model=r.generator_model,
-                runs=r.runs,
-                verified=r.verified,
-                failed=r.failed,
-                not_verified=r.not_verified,
-                infrastructure=r.infrastructure,
-                no_verdict=r.no_verdict,
-                judged=r.judged,
-                verified_rate=r.verified_rate,
-                verified_interval=IntervalOut.of(r.verified_interval),
-                median_duration=r.median_duration,
-                output_tokens=r.output_tokens,
-                tokens_per_verified=r.tokens_per_verified,
-                cost_per_verified=r.cost_per_verified,
-                last_run=r.last_run,
-            )
-            for r in runs
-        ],
+        # GeneratorRuns is GeneratorRunStats attribute for attribute (its properties too)
+        pipeline_runs=[GeneratorRuns.model_validate(r, from_attributes=True) for r in runs],
     )
 
 
@@ -189,7 +158,7 @@ def comparison(
                         successes=r.successes,
                         total=r.total,
                         rate=r.value,
-                        interval=IntervalOut(low=r.interval.low, high=r.interval.high),
+                        interval=IntervalOut.of(r.interval),
                     )
                     for suite, r in counts.items()
                 },
@@ -229,35 +198,15 @@ def comparison(
 # -- runs ------------------------------------------------------------------------------------
 
 
-@dataclass
-class RunCase:
+class RunCase(CaseOut):
     """One case result of a run, from report.json (with files) or the history (without)."""
 
-    suite: str
-    model: str
-    mode: str
-    case: str
-    sample: int
-    passed: bool
-    reason: str
-    failure: str | None
-    duration: float
     checks: dict[str, dict[str, Any]]
     work_dir: str | None
     screenshot: str | None
 
     def out(self) -> CaseOut:
-        return CaseOut(
-            suite=self.suite,
-            model=self.model,
-            mode=self.mode,
-            case=self.case,
-            sample=self.sample,
-            passed=self.passed,
-            reason=self.reason,
-            failure=self.failure,
-            duration=self.duration,
-        )
+        return CaseOut(**self.model_dump(include=set(CaseOut.model_fields)))
 
 
 def valid_run_id(run_id: str) -> bool:
@@ -320,18 +269,7 @@ def groups(cases: list[RunCase]) -> list[GroupOut]:
     out = []
     for (model, suite, mode), per_case in grouped.items():
         rate = sampled_rate(per_case.values())
-        out.append(
-            GroupOut(
-                model=model,
-                suite=suite,
-                mode=mode,
-                passed=rate.passed,
-                total=rate.total,
-                rate=rate.rate,
-                interval=IntervalOut(low=rate.interval.low, high=rate.interval.high),
-                pass_at_k=_at_k(rate.pass_at_k),
-            )
-        )
+        out.append(GroupOut(model=model, suite=suite, mode=mode, **_rate_fields(rate)))
     return out
 
 
@@ -482,15 +420,8 @@ def case_detail(
     if found.screenshot and report_file(reports_dir, run_id, found.screenshot):
         shot = f"/files/{run_id}/{found.screenshot}"
     return CaseDetail(
+        **found.model_dump(include=set(CaseVerdict.model_fields)),
         run_id=run_id,
-        suite=found.suite,
-        model=found.model,
-        mode=found.mode,
-        case=found.case,
-        sample=found.sample,
-        passed=found.passed,
-        reason=found.reason,
-        failure=found.failure,
         checks=found.checks,
         answer=answer,
         files=files,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Literal, overload
 
 from pydantic import BaseModel, Field
 
@@ -26,6 +26,12 @@ class IntervalOut(BaseModel):
     low: float
     high: float
 
+    @overload
+    @classmethod
+    def of(cls, interval: Interval) -> IntervalOut: ...
+    @overload
+    @classmethod
+    def of(cls, interval: Interval | None) -> IntervalOut | None: ...
     @classmethod
     def of(cls, interval: Interval | None) -> IntervalOut | None:
         return None if interval is None else cls(low=interval.low, high=interval.high)
@@ -172,7 +178,9 @@ class BenchmarkAccepted(BaseModel):
     page_url: str
 
 
-class CaseOut(BaseModel):
+class CaseVerdict(BaseModel):
+    """Which case of a run (suite, model, mode, case, sample) and how it ended."""
+
     suite: str
     model: str
     mode: str
@@ -181,6 +189,9 @@ class CaseOut(BaseModel):
     passed: bool
     reason: str
     failure: str | None
+
+
+class CaseOut(CaseVerdict):
     duration: float
 
 
@@ -231,16 +242,8 @@ class FileOut(BaseModel):
     url: str
 
 
-class CaseDetail(BaseModel):
+class CaseDetail(CaseVerdict):
     run_id: str
-    suite: str
-    model: str
-    mode: str
-    case: str
-    sample: int
-    passed: bool
-    reason: str
-    failure: str | None
     checks: dict[str, dict[str, object]]
     answer: str | None
     files: list[FileOut]

@@ -55,7 +55,7 @@ Use one ``BrowserSession`` for many pages (a launch costs ~1-2 s, a page ~1.5-3 
         report = check_game_page(Path("out/site"), browser=browser, screenshot=Path("s.png"))
     print(report.passed, [(c.name, c.passed, c.detail) for c in report.checks])
 
-A web app (no game) is judged by ``check_app_page`` / ``browser.check_app_async``: loads,
+A web app (no game) is judged by ``check_app_page`` / ``browser.check_async(..., app=True)``: loads,
 draws and ``responds_to_input`` (typing into its inputs, clicking its buttons changes the
 page; see tools.browser.app_probes). Every report lists where uncaught errors were thrown
 (``error_places``: "TypeError: ... @ index.html:3:33").
@@ -64,7 +64,7 @@ From async code use ``await browser.check_async(...)`` (the session runs its own
 in a thread, so both forms work from any thread).
 
 The package, one job per module: `chromium` (finding chromium, its launch flags),
-`session` (`BrowserSession`, `check_game_page`), `site_server` (the loopback server),
+`session` (`BrowserSession`, `check_page` and its two forms), `site_server` (the loopback server),
 `run` (one page run, its event handlers and the two probes: advances, responds_to_keys),
 `page_scripts` (the JavaScript run in the page), `records` (`PageReport`, `PageCheck`,
 samples, message tallies) and `verdict` (a run as a `PageReport`).

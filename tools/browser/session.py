@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
+import functools
 import threading
 import time
 import urllib.parse
@@ -37,36 +38,6 @@ OP_TIMEOUT = 5.0  # seconds for one call into the page (at most a quarter of the
 T = TypeVar("T")
 
 
-def check_game_page(
-    site_dir: Path,
-    entry: str = "index.html",
-    *,
-    screenshot: Path | None = None,
-    timeout: float = 20.0,
-    browser: BrowserSession | None = None,
-) -> PageReport:
-    """Load `site_dir/entry` in headless chromium and report the four checks.
-
-    Pass a `BrowserSession` to reuse one browser across pages; without one, a browser is
-    launched and closed for this page. Raises BrowserUnavailable if chromium cannot start;
-    everything a page does wrong (errors, hangs, navigating away) is a failed check instead.
-    """
-    return check_page(site_dir, entry, screenshot=screenshot, timeout=timeout, browser=browser)
-
-
-def check_app_page(
-    site_dir: Path,
-    entry: str = "index.html",
-    *,
-    screenshot: Path | None = None,
-    timeout: float = 20.0,
-    browser: BrowserSession | None = None,
-) -> PageReport:
-    """Load a web app (no game) in headless chromium and report loads, draws and
-    responds_to_input (tools.browser.app_probes); otherwise as `check_game_page`."""
-    return check_page(site_dir, entry, screenshot=screenshot, timeout=timeout, browser=browser, app=True)
-
-
 def check_page(
     site_dir: Path,
     entry: str = "index.html",
@@ -76,7 +47,13 @@ def check_page(
     browser: BrowserSession | None = None,
     app: bool = False,
 ) -> PageReport:
-    """`check_game_page`, or `check_app_page` with `app=True`."""
+    """Load `site_dir/entry` in headless chromium and report the four checks of a game
+    (`app=True`: loads, draws and responds_to_input of a web app, tools.browser.app_probes).
+
+    Pass a `BrowserSession` to reuse one browser across pages; without one, a browser is
+    launched and closed for this page. Raises BrowserUnavailable if chromium cannot start;
+    everything a page does wrong (errors, hangs, navigating away) is a failed check instead.
+    """
     if not (Path(site_dir) / entry).is_file():
         missing = failed_report(f"{entry} not found in {site_dir}", 0.0)
         return failed_app_report(missing) if app else missing
@@ -84,6 +61,12 @@ def check_page(
         return browser.check(site_dir, entry, screenshot=screenshot, timeout=timeout, app=app)
     with BrowserSession() as session:
         return session.check(site_dir, entry, screenshot=screenshot, timeout=timeout, app=app)
+
+
+check_game_page = functools.partial(check_page, app=False)
+"""`check_page` for a game: the four checks."""
+check_app_page = functools.partial(check_page, app=True)
+"""`check_page` for a web app (no game): loads, draws and responds_to_input."""
 
 
 class BrowserSession:
@@ -127,7 +110,7 @@ class BrowserSession:
         timeout: float = 20.0,
         app: bool = False,
     ) -> PageReport:
-        """Blocking form: see `check_game_page` (`app=True`: `check_app_page`)."""
+        """Blocking form: see `check_page`."""
         started = time.monotonic()
         try:
             return self._call(self._check(site_dir, entry, screenshot, timeout, app=app), timeout + 30)
@@ -136,17 +119,6 @@ class BrowserSession:
             self._call(self._drop_browser(), timeout=30)
             stopped = failed_report("the browser stopped answering", time.monotonic() - started)
             return failed_app_report(stopped) if app else stopped
-
-    def check_app(
-        self,
-        site_dir: Path,
-        entry: str = "index.html",
-        *,
-        screenshot: Path | None = None,
-        timeout: float = 20.0,
-    ) -> PageReport:
-        """Blocking form of `check_app_async`: see `check_app_page`."""
-        return self.check(site_dir, entry, screenshot=screenshot, timeout=timeout, app=True)
 
     async def check_async(
         self,
@@ -157,23 +129,12 @@ class BrowserSession:
         timeout: float = 20.0,
         app: bool = False,
     ) -> PageReport:
-        """Awaitable form for callers on another event loop (e.g. an async evaluator)."""
+        """Awaitable form for callers on another event loop (e.g. an async evaluator); see
+        `check_page`."""
         future = asyncio.run_coroutine_threadsafe(
             self._check(site_dir, entry, screenshot, timeout, app=app), self._loop
         )
         return await asyncio.wrap_future(future)
-
-    async def check_app_async(
-        self,
-        site_dir: Path,
-        entry: str = "index.html",
-        *,
-        screenshot: Path | None = None,
-        timeout: float = 20.0,
-    ) -> PageReport:
-        """Judge a web app (loads, draws, responds_to_input; tools.browser.app_probes) from
-        any event loop."""
-        return await self.check_async(site_dir, entry, screenshot=screenshot, timeout=timeout, app=True)
 
     def close(self) -> None:
         if self._loop.is_closed():

@@ -91,8 +91,9 @@ async def judge_web(
     except BrowserUnavailable as error:
         return infrastructure(judge, f"the browser could not start (infrastructure): {error}")
     try:
-        check = session.check_async if game else session.check_app_async
-        report = await check(directory, entry, screenshot=screenshot, timeout=min(timeout, PAGE_SECONDS))
+        report = await session.check_async(
+            directory, entry, screenshot=screenshot, timeout=min(timeout, PAGE_SECONDS), app=not game
+        )
     except BrowserUnavailable as error:
         return infrastructure(judge, f"the browser could not start (infrastructure): {error}")
     finally:
