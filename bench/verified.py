@@ -58,6 +58,7 @@ CONFIGS: dict[str, dict[str, Any]] = {
     "edit": {"repairs": 2, "samples": 1, "repair_format": "edit"},  # not in the default set
 }
 DEFAULT_CONFIGS = ("single", "repairs", "samples")
+SAMPLE_SEEDS = 1000
 
 
 @dataclass
@@ -79,10 +80,18 @@ class Tally:
         )
 
 
+def generator_seed(config: str, seed: int) -> int:
+    """The generator's seed for a run. A version's seed is this plus its index, so the K
+    candidates of a `samples` run would be the first versions of single runs seed..seed+K-1;
+    samples runs get seeds of their own (SAMPLE_SEEDS on, K apart) to be independent draws."""
+    samples = int(CONFIGS[config]["samples"])
+    return seed if samples == 1 else SAMPLE_SEEDS + (seed - 1) * samples
+
+
 def settings_for(model: str, config: str, seed: int) -> Settings:
     settings = Settings.load({}).with_models(model)
     role_settings = dict(settings.role_settings)
-    role_settings["generator"] = {**role_settings["generator"], "seed": seed}
+    role_settings["generator"] = {**role_settings["generator"], "seed": generator_seed(config, seed)}
     return replace(settings, role_settings=role_settings, **CONFIGS[config])
 
 

@@ -27,3 +27,12 @@ async def test_one_run_per_configuration_is_recorded(
     )
     assert [v["kind"] for v in row["versions"]] == ["generate", "repair"] and row["kept"] == 1
     assert "script/repairs     verified 1/1" in capsys.readouterr().out
+
+
+def test_sample_candidates_never_reuse_another_runs_seeds() -> None:
+    from bench.verified import generator_seed
+
+    single = {generator_seed("single", s) for s in range(1, 11)}
+    candidates = [generator_seed("samples", s) + i for s in range(1, 11) for i in range(3)]
+    assert len(set(candidates)) == 30 and not single & set(candidates)
+    assert generator_seed("repairs", 4) == 4  # a repairs run's first version is single run 4's
