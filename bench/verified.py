@@ -13,7 +13,8 @@ generator is not told how its answer will be checked), to measure the checklist.
 seed by seed. Prints per request and configuration the verified count, wall time, and
 output tokens per verified result, and writes one JSON line per run to
 reports/verified-<time>.jsonl (reports/ is gitignored), appended as each run ends so an
-interrupted bench keeps what it measured.
+interrupted bench keeps what it measured; each run's output folder (files, manifest.json,
+screenshot.png) is kept beside it, in reports/verified-<time>/<request>-<config>-seed<N>/.
 
 `--slots` times the embedded server with one generator request, then with two at once
 (different seeds), and prints the total output tokens per second of each: whether
@@ -95,12 +96,17 @@ def settings_for(model: str, config: str, seed: int) -> Settings:
     return replace(settings, role_settings=role_settings, **CONFIGS[config])
 
 
-async def one_run(model: str, request: str, config: str, seed: int) -> dict[str, Any]:
+async def one_run(
+    model: str, request: str, config: str, seed: int, keep: Path | None = None
+) -> dict[str, Any]:
+    """One pipeline run; its output folder (the kept files, manifest.json, screenshot.png)
+    is kept under `keep` when given."""
     settings = settings_for(model, config, seed)
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
+        out_dir = keep / f"{request}-{config}-seed{seed}" if keep else Path(tmp) / "out"
         manifest = await run_pipeline(
-            REQUESTS[request], settings, Path(tmp) / "out", reporter=Reporter(), source="bench"
+            REQUESTS[request], settings, out_dir, force=True, reporter=Reporter(), source="bench"
         )
     verification = manifest.verification
     verdict = verification.verdict
@@ -143,7 +149,7 @@ async def bench(
     # seed by seed, so an interrupted bench has compared its configurations on the same seeds
     runs = [(r, c, s) for s in range(1, seeds + 1) for r in requests for c in configs]
     for request, config, seed in runs[:limit]:
-        row = await one_run(model, request, config, seed)
+        row = await one_run(model, request, config, seed, keep=out.with_suffix(""))
         with out.open("a", encoding="utf-8") as handle:
             handle.write(json.dumps(row) + "\n")
         tally = tallies.setdefault(f"{request}/{config}", Tally())

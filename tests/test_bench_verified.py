@@ -27,6 +27,9 @@ async def test_one_run_per_configuration_is_recorded(
     )
     assert [v["kind"] for v in row["versions"]] == ["generate", "repair"] and row["kept"] == 1
     assert "script/repairs     verified 1/1" in capsys.readouterr().out
+    kept = tmp_path / "verified" / "script-repairs-seed1"  # the run's output folder, beside the JSON
+    assert (kept / "main.py").read_text() == "print(2 + 3)\n"
+    assert json.loads((kept / "manifest.json").read_text())["verification"]["kept"] == 1
 
 
 def test_sample_candidates_never_reuse_another_runs_seeds() -> None:
