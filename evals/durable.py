@@ -23,6 +23,11 @@ host: no heartbeat for CODECREW_WORKER_TIMEOUT seconds) goes back on its queue
 (DBOS.resume_workflow) and runs again from its last finished step; a case whose worker died
 MAX_REQUEUES times is given up (cancelled; reported as a harness error).
 
+The state database does not grow without end: each run started prunes the runs that
+finished (SUCCESS) more than KEEP_FINISHED_DAYS ago, with their case workflows. Their
+reports and history rows stay; within those days `--resume` of a finished run rewrites its
+report from the stored results.
+
 DBOS is imported here, and this module only where a run needs it, so `--help` stays fast.
 """
 
@@ -62,6 +67,7 @@ QUEUE_POLL_S = 0.2  # how often a process looks for cases it may start
 HEARTBEAT_S = 2.0
 SUPERVISE_S = 2.0
 MAX_REQUEUES = 3
+KEEP_FINISHED_DAYS = 7
 TERMINAL = ("SUCCESS", "ERROR", "CANCELLED", "MAX_RECOVERY_ATTEMPTS_EXCEEDED")
 
 
@@ -418,6 +424,20 @@ class Session:
                 )
                 DBOS.resume_workflow(status.workflow_id, queue_name=status.queue_name)
         self.requeue_lost()
+
+    def prune(self, days: float = KEEP_FINISHED_DAYS) -> int:
+        """Delete the runs that finished more than `days` ago, with their case workflows;
+        returns how many runs."""
+        from datetime import UTC, datetime, timedelta
+
+        cutoff = (datetime.now(UTC) - timedelta(days=days)).isoformat()
+        finished = DBOS.list_workflows(
+            name=RUN_WORKFLOW, status="SUCCESS", completed_before=cutoff, load_input=False, load_output=False
+        )
+        ids = [status.workflow_id for status in finished]
+        if ids:
+            DBOS.delete_workflows(ids, delete_children=True)
+        return len(ids)
 
     def cancel(self, spec: RunSpec) -> int:
         """Stop a run everywhere (Ctrl-C): cases not finished are cancelled; --resume

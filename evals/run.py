@@ -353,6 +353,7 @@ def run_eval(
             if resume:
                 session.resume(spec)
             else:
+                session.prune()
                 session.start(spec)
             _wait_with_progress(session, spec, jobs, console)
         except KeyboardInterrupt as exc:

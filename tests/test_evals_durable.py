@@ -460,3 +460,21 @@ def test_a_stopped_worker_hands_its_case_back_at_once(tmp_path: Path) -> None:
     assert statuses[handed_back].status == "SUCCESS"
     assert statuses[handed_back].executor_id.startswith("run:")  # the starter finished it
     assert "requeued" not in (statuses[handed_back].attributes or {})  # handed back, not found dead
+
+
+def test_finished_runs_are_pruned_from_the_state_database(tmp_path: Path, private_eval_database: str) -> None:
+    from evals import durable
+    from tests.test_evals_run import solver
+
+    factory = TaskFactory(tmp_path, builder=lambda spec: FunctionModel(solver().function))
+    args: dict[str, Any] = {"limit": 2, "report_dir": tmp_path / "r", "factory": factory}
+    assert run.run_eval(["m"], ["humaneval"], ["generator"], **args) == 0
+    run_id = report_of(tmp_path / "r")["run_id"]
+    assert len(case_statuses(private_eval_database, run_id)) == 2
+
+    with durable.session("test") as session:
+        assert session.prune() == 0  # finished minutes ago: kept for KEEP_FINISHED_DAYS
+        assert len(case_statuses(private_eval_database, run_id)) == 2
+        assert session.prune(days=0) == 1
+    assert case_statuses(private_eval_database, run_id) == []  # its cases went with it
+    assert report_of(tmp_path / "r")["run_id"] == run_id  # the report stays
