@@ -250,7 +250,7 @@ class Settings:
     repairs: int = 2  # verify-and-repair rounds after the first version (0 = off)
     samples: int = 1  # candidates generated concurrently, the best kept
     repair_format: str = "whole"  # "whole": rewrite the files; "edit": SEARCH/REPLACE blocks
-    checklist: bool = True  # tell the generator how its answer will be checked (agents/prompts/checks_*)
+    checklist: bool = False  # tell the generator how it will be checked (off: worse on the 1.5B)
     role_settings: dict[str, ModelSettings] = field(default_factory=lambda: dict(ROLE_SETTINGS))
 
     @classmethod
@@ -269,7 +269,7 @@ class Settings:
         cost = env.get("CODECREW_COST_LIMIT")
         repairs, samples = _count(env, "CODECREW_REPAIRS", 2), _count(env, "CODECREW_SAMPLES", 1, low=1)
         repair_format = env.get("CODECREW_REPAIR_FORMAT", "whole").strip() or "whole"
-        checklist = _switch(env, "CODECREW_CHECKLIST", True)
+        checklist = _switch(env, "CODECREW_CHECKLIST", False)
         settings = cls(
             **models,
             out_dir=Path(out) if out else None,

@@ -245,7 +245,7 @@ def main(
     checklist: bool | None = typer.Option(
         None,
         "--checklist/--no-checklist",
-        help="Tell the generator how its answer will be checked (CODECREW_CHECKLIST, default on).",
+        help="Tell the generator how its answer will be checked (CODECREW_CHECKLIST, default off).",
     ),
 ) -> None:
     """Build what PROMPT asks for with a coordinator, a code generator and a code extractor,

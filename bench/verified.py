@@ -8,8 +8,8 @@ For each request, configuration and seed, one whole `run_pipeline` (every role o
 model, the generator's seed set to the seed), judged by the run's own verifier
 (tools.verify). Configurations: `single` (no repairs, one sample), `repairs` (--repairs 2),
 `samples` (--samples 3, no repairs); on request `edit` (--repairs 2 --repair-format edit),
-to pick the repair format by measurement, and `plain` (single-shot with --no-checklist: the
-generator is not told how its answer will be checked), to measure the checklist. Runs go
+to pick the repair format by measurement, and `checklist` (single-shot with --checklist: the
+generator is told how its answer will be checked), to measure the checklist. Runs go
 seed by seed. Prints per request and configuration the verified count, wall time, and
 output tokens per verified result, and writes one JSON line per run to
 reports/verified-<time>.jsonl (reports/ is gitignored), appended as each run ends so an
@@ -52,7 +52,7 @@ REQUESTS = {
     ),
 }
 CONFIGS: dict[str, dict[str, Any]] = {
-    "plain": {"repairs": 0, "samples": 1, "checklist": False},  # not in the default set
+    "checklist": {"repairs": 0, "samples": 1, "checklist": True},  # not in the default set
     "single": {"repairs": 0, "samples": 1},
     "repairs": {"repairs": 2, "samples": 1},
     "samples": {"repairs": 0, "samples": 3},
@@ -206,7 +206,7 @@ def main(
     requests: str = typer.Option(",".join(REQUESTS), help=f"Which requests: {', '.join(REQUESTS)}."),
     configs: str = typer.Option(
         ",".join(DEFAULT_CONFIGS),
-        help=f"Which configurations: {', '.join(CONFIGS)} (edit: --repair-format edit; plain: no checklist).",
+        help=f"Which configurations: {', '.join(CONFIGS)} (edit: --repair-format edit; checklist: on).",
     ),
     limit: int | None = typer.Option(None, min=1, help="At most this many runs in all (a smoke test)."),
     out: Path | None = typer.Option(None, help="JSON lines file (default reports/verified-<time>.jsonl)."),

@@ -394,14 +394,14 @@ async def test_the_same_version_sent_back_again_is_repaired_hotter(tmp_path: Pat
 
 async def test_the_generator_is_told_how_its_answer_will_be_checked(tmp_path: Path) -> None:
     told = Generator(FIXED)
-    manifest = await run(told, tmp_path / "told", repairs=0)
+    manifest = await run(told, tmp_path / "told", repairs=0, checklist=True)
     assert manifest.verification.checklist == "python"
     first = told.prompts[0]
     assert first.startswith(REQUEST) and "Plan: A Python script" in first
     assert "How it will be checked" in first and "exit with code 0" in first
 
     plain = Generator(FIXED)
-    manifest = await run(plain, tmp_path / "plain", repairs=0, checklist=False)
+    manifest = await run(plain, tmp_path / "plain", repairs=0)  # off by default
     assert manifest.verification.checklist is None
     assert "How it will be checked" not in plain.prompts[0]
 
@@ -421,7 +421,7 @@ def test_the_checklist_fits_the_judge_the_request_will_meet() -> None:
 
 
 def test_the_checklist_switch_reads_on_and_off() -> None:
-    assert Settings.load({"CODECREW_CHECKLIST": "off"}).checklist is False
-    assert Settings.load({}).checklist is True
+    assert Settings.load({"CODECREW_CHECKLIST": "on"}).checklist is True
+    assert Settings.load({}).checklist is False
     with pytest.raises(ConfigError, match="CODECREW_CHECKLIST must be on or off"):
         Settings.load({"CODECREW_CHECKLIST": "maybe"})
