@@ -5,14 +5,13 @@ they made, so the catalog counts eval work too.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from evals.report import RunReport
-from evals.results import CaseResult
 
 
 def record_history(run: RunReport) -> None:
-    """One eval row per case, and the model work as calls (source "eval") for the catalog."""
+    """One eval row per case, and the generator-mode work as calls (source "eval") for the
+    catalog; a pipeline case's calls are recorded by run_pipeline as it runs."""
     from tools.history import CallRecord, EvalRecord, History
 
     history = History()
@@ -38,42 +37,27 @@ def record_history(run: RunReport) -> None:
                 sample=r.sample,
             )
         )
+        if r.mode == "pipeline":
+            continue  # run_pipeline recorded its calls and its run's verdict itself (source "eval")
         if r.skipped or (r.requests == 0 and r.error_class is None):
             continue  # nothing was asked of the model
         # the harness failing (infrastructure) says nothing about the model's answer
         bad = r.error_class and r.error_class not in ("lazy_output", "infrastructure")
         outcome = "error" if bad else "lazy" if r.lazy else "ok"
-        # pipeline: one call per agent, each under its own model; generator: the model itself
-        parts = [
-            (role, usage["model"], usage)
-            for role, usage in r.agents.items()
-            if usage.get("requests") or role == "generator"
-        ] or [("generator", r.model, asdict_usage(r))]
-        for role, model, usage in parts:
-            history.record_call(
-                CallRecord(
-                    model=model,
-                    role=role,
-                    task_type=r.suite,
-                    started=started,
-                    duration=usage.get("duration") or r.duration,
-                    requests=usage.get("requests", 0),
-                    input_tokens=usage.get("input_tokens", 0),
-                    output_tokens=usage.get("output_tokens", 0),
-                    cost=usage.get("cost"),
-                    outcome=outcome,
-                    error_class=r.error_class,
-                    run_id=run.run_id,
-                    source="eval",
-                )
+        history.record_call(
+            CallRecord(
+                model=r.model,
+                role="generator",
+                task_type=r.suite,
+                started=started,
+                duration=r.duration,
+                requests=r.requests,
+                input_tokens=r.input_tokens,
+                output_tokens=r.output_tokens,
+                cost=r.cost,
+                outcome=outcome,
+                error_class=r.error_class,
+                run_id=run.run_id,
+                source="eval",
             )
-
-
-def asdict_usage(r: CaseResult) -> dict[str, Any]:
-    return {
-        "duration": r.duration,
-        "requests": r.requests,
-        "input_tokens": r.input_tokens,
-        "output_tokens": r.output_tokens,
-        "cost": r.cost,
-    }
+        )

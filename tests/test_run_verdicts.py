@@ -298,3 +298,29 @@ async def test_an_eval_pipeline_case_records_its_run_as_eval(tmp_path: Path) -> 
     factory = TaskFactory(tmp_path, settings=settings(), pipeline_fn=pipeline)
     await factory.pipeline_task("test", suite="bench")(CaseInputs(prompt="x"))
     assert [kw.get("source") for kw in asked] == ["eval"]
+
+
+def test_an_eval_records_generator_calls_once_and_leaves_pipeline_calls_to_the_pipeline(
+    private_history: Path,
+) -> None:
+    from evals.history import record_history as record_eval_run
+    from evals.report import RunReport
+    from evals.results import CaseResult
+
+    def case(mode: str, **usage: Any) -> CaseResult:
+        return CaseResult(
+            suite="bench", model="m", mode=mode, case="c1", passed=True, reason="ok", error_class=None,
+            failure=None, duration=2.0, started=datetime.now(UTC).isoformat(), **usage,
+        )  # fmt: skip
+
+    pipeline = case("pipeline", requests=3, output_tokens=90)
+    pipeline.agents = {"generator": {"model": "m", "requests": 1, "output_tokens": 80}}
+    report = RunReport("eval-1", "2026-12-07T00:00:00", None, ["bench"], ["m"], ["generator", "pipeline"], {})
+    report.cases = [case("generator", requests=1, output_tokens=40), pipeline]
+    record_eval_run(report)
+    calls = (
+        sqlite3.connect(private_history).execute("SELECT role, output_tokens, source FROM calls").fetchall()
+    )
+    assert calls == [("generator", 40, "eval")]  # the pipeline case's calls: recorded by run_pipeline
+    modes = sqlite3.connect(private_history).execute("SELECT mode FROM evals ORDER BY mode").fetchall()
+    assert modes == [("generator",), ("pipeline",)]
