@@ -142,12 +142,18 @@ async def one_run(
 
 
 async def bench(
-    model: str, requests: list[str], configs: list[str], seeds: int, limit: int | None, out: Path
+    model: str,
+    requests: list[str],
+    configs: list[str],
+    seeds: int,
+    limit: int | None,
+    out: Path,
+    first_seed: int = 1,
 ) -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     tallies: dict[str, Tally] = {}
     # seed by seed, so an interrupted bench has compared its configurations on the same seeds
-    runs = [(r, c, s) for s in range(1, seeds + 1) for r in requests for c in configs]
+    runs = [(r, c, s) for s in range(first_seed, first_seed + seeds) for r in requests for c in configs]
     for request, config, seed in runs[:limit]:
         row = await one_run(model, request, config, seed, keep=out.with_suffix(""))
         with out.open("a", encoding="utf-8") as handle:
@@ -203,6 +209,7 @@ async def slots(model: str, max_tokens: int) -> None:
 def main(
     model: str = typer.Option("local:qwen2.5-coder-1.5b", help="Model string for every role."),
     seeds: int = typer.Option(10, min=1, help="Seeds per request and configuration."),
+    first_seed: int = typer.Option(1, min=1, help="The first seed (to add seeds to an earlier bench)."),
     requests: str = typer.Option(",".join(REQUESTS), help=f"Which requests: {', '.join(REQUESTS)}."),
     configs: str = typer.Option(
         ",".join(DEFAULT_CONFIGS),
@@ -226,7 +233,7 @@ def main(
         if slot_test:
             asyncio.run(slots(model, slot_tokens))
         else:
-            asyncio.run(bench(model, chosen, chosen_configs, seeds, limit, target))
+            asyncio.run(bench(model, chosen, chosen_configs, seeds, limit, target, first_seed))
     finally:
         stop_all_servers()
 
