@@ -46,6 +46,7 @@ def test_api_never_answers_500_and_keeps_its_schema(app: Any) -> None:
         "GET /api/performance/comparison",
         "POST /api/performance/benchmark",
         "GET /api/runs/{run_id}",
+        "GET /api/runs/compare",
     }
     for operation in operations:
 
@@ -57,3 +58,13 @@ def test_api_never_answers_500_and_keeps_its_schema(app: Any) -> None:
             )
 
         answers_within_its_schema()
+
+
+def test_run_comparison_answers_within_its_schema(app: Any) -> None:
+    """Random run ids only reach the 404; two recorded runs reach the 200 answer."""
+    schema = schemathesis.openapi.from_asgi("/openapi.json", app)
+    operation = schema["/api/runs/compare"]["GET"]
+    response = operation.Case(query={"a": "r0", "b": "r1"}).call_and_validate(
+        checks=[not_a_server_error, status_code_conformance, response_schema_conformance]
+    )
+    assert response.status_code == 200 and response.json()["b"]["id"] == "r1"

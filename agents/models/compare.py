@@ -87,6 +87,19 @@ def _rate_text(rate: float | Rate) -> str:
     return fmt_pct(rate)
 
 
+def rate_verdict(ra: float | Rate, rb: float | Rate, threshold: float) -> str:
+    """How two rates differ: "a" or "b" (the higher), "tie" (the difference is below the
+    threshold) or "no significant difference" (it reaches the threshold, but the two 95 %
+    Wilson intervals overlap). Rates given as bare floats have no interval: only the
+    threshold applies."""
+    diff = _value(ra) - _value(rb)
+    if not _crosses(diff, threshold):
+        return "tie"
+    if isinstance(ra, Rate) and isinstance(rb, Rate) and overlap(ra.interval, rb.interval):
+        return NOISE
+    return "a" if diff > 0 else "b"
+
+
 def recommend(
     a: ModelStats,
     b: ModelStats,
@@ -131,16 +144,15 @@ def recommend(
             f"{name}: {label} {_rate_text(ra)} vs {_rate_text(rb)}"
             f", diff {abs(diff) * 100:.0f} pp (threshold {threshold * 100:.0f} pp)"
         )
-        leader = a.model if diff > 0 else b.model
         both_counted = isinstance(ra, Rate) and isinstance(rb, Rate)
         intervals = (ra.interval, rb.interval) if isinstance(ra, Rate) and isinstance(rb, Rate) else None
-        if _crosses(diff, threshold) and intervals and overlap(*intervals):
+        verdict = rate_verdict(ra, rb, threshold)
+        if verdict == NOISE:
             wins[name] = None
             noise.append(name)
             reasons.append(f"{line}, 95% intervals overlap -> {NOISE}")
-            verdict = NOISE
         else:
-            judge(name, leader if _crosses(diff, threshold) else None, line)
+            judge(name, {"a": a.model, "b": b.model}.get(verdict), line)
             verdict = wins[name] or "tie"
         dimensions.append(
             Dimension(

@@ -9,9 +9,11 @@ API (the OpenAPI document is at /openapi.json, browsable at /docs):
     GET  /api/performance/comparison    the comparison of two models + recommendation
     POST /api/performance/benchmark     start an eval run (202 + run id)
     GET  /api/runs, /api/runs/{id}      runs; one run's status, live progress, results
+    GET  /api/runs/compare?a=ID&b=ID    two runs side by side: cases fixed / broken, pass rates
     GET  /api/runs/{id}/case            one case: reason, checks, answer, files, screenshot
 Pages: / (leaderboard), /runs, /runs/{id} (progress, model × case matrix), /runs/{id}/case,
-/compare, /model. Files of a run: /files/{run id}/{path} (only inside that run's folder).
+/runs/compare (two runs), /compare (two models), /model. Files of a run: /files/{run id}/{path}
+(only inside that run's folder).
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from evals.serve.schemas import (
     ComparisonResponse,
     MetricsResponse,
     Problem,
+    RunComparison,
     RunListItem,
     RunStatus,
 )
@@ -188,6 +191,22 @@ def create_app(
     def get_runs(limit: Annotated[int, Query(ge=1, le=500)] = 50) -> list[RunListItem]:
         """Eval runs, newest first: the ones running here, then the history's."""
         return data.run_list(benchmarks, history(), limit)
+
+    @app.get("/api/runs/compare", response_model=RunComparison, responses=ERRORS, tags=["runs"])
+    def get_run_comparison(
+        a: Annotated[str, Query(min_length=1, max_length=100, description="the earlier run's id")],
+        b: Annotated[str, Query(min_length=1, max_length=100, description="the later run's id")],
+    ) -> RunComparison:
+        """Two finished runs side by side: every case in either (passed, failed or absent in
+        each, with its reason and duration), changed cases first; the fixed and broken cases;
+        per model, suite and mode the pass counts with 95% intervals and a verdict ("no
+        significant difference" when the intervals overlap, as in the model comparison)."""
+        try:
+            return data.run_comparison(benchmarks, history(), reports_dir, a, b)
+        except data.NotFound as exc:
+            raise not_found(str(exc)) from None
+        except data.SameRun as exc:
+            raise RequestValidationError([{"loc": ("query", "b"), "msg": str(exc)}]) from None
 
     @app.get("/api/runs/{run_id}", response_model=RunStatus, responses=ERRORS, tags=["runs"])
     def get_run(run_id: str) -> RunStatus:

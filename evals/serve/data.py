@@ -17,10 +17,15 @@ from typing import Any
 
 from evals.serve.runs import BenchmarkJob, Benchmarks
 from evals.serve.schemas import (
+    CaseChange,
     CaseDetail,
     CaseOut,
+    CaseSide,
     CaseVerdict,
+    ComparedCase,
+    ComparedGroup,
     ComparedModel,
+    ComparedRun,
     ComparisonResponse,
     DimensionOut,
     FileOut,
@@ -30,6 +35,7 @@ from evals.serve.schemas import (
     MetricsResponse,
     ModelMetrics,
     RateOut,
+    RunComparison,
     RunListItem,
     RunResults,
     RunStatus,
@@ -45,7 +51,7 @@ from tools.history_queries import (
     models_seen,
     suite_results,
 )
-from tools.stats import Interval, SampledRate, sampled_rate, wilson
+from tools.stats import Interval, Rate, SampledRate, sampled_rate, wilson
 
 ANSWER_LIMIT = 200_000  # characters of answer.md shown on a case page
 RUN_ID_CHARS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.")
@@ -53,6 +59,10 @@ RUN_ID_CHARS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ01234567
 
 class NotFound(LookupError):
     """Nothing recorded under that name; the message says what was looked for."""
+
+
+class SameRun(ValueError):
+    """Two runs to compare that are one and the same."""
 
 
 def _at_k(values: dict[int, float]) -> dict[str, float]:
@@ -349,6 +359,118 @@ def run_list(benchmarks: Benchmarks, history: History | None, limit: int = 50) -
         )
         for r in recorded
     ]  # fmt: skip
+
+
+# -- two runs compared -----------------------------------------------------------------------
+
+CHANGE_ORDER = {"fixed": 0, "broken": 1, "only in a": 2, "only in b": 3, "unchanged": 4}
+
+
+def _finished_run(
+    benchmarks: Benchmarks, history: History | None, reports_dir: Path, run_id: str
+) -> tuple[RunStatus, list[CaseOut]]:
+    status = run_status(benchmarks, history, reports_dir, run_id)
+    if status.results is None:
+        raise NotFound(f"run {run_id} has no results yet ({status.status}): compare it when it is done")
+    return status, status.results.cases
+
+
+def _compared_run(status: RunStatus, cases: list[CaseOut]) -> ComparedRun:
+    return ComparedRun(
+        id=status.id, eval_run_id=status.eval_run_id, status=status.status, started=status.started,
+        suites=status.suites, models=status.models, passed=sum(c.passed for c in cases), total=len(cases),
+    )  # fmt: skip
+
+
+def _change(a: CaseOut | None, b: CaseOut | None) -> CaseChange:
+    if a is None:
+        return "only in b"
+    if b is None:
+        return "only in a"
+    if a.passed != b.passed:
+        return "fixed" if b.passed else "broken"
+    return "unchanged"
+
+
+def _side(case: CaseOut | None) -> CaseSide | None:
+    if case is None:
+        return None
+    return CaseSide(passed=case.passed, reason=case.reason, failure=case.failure, duration=case.duration)
+
+
+def _pass_counts(cases: list[CaseOut]) -> dict[tuple[str, str, str], Rate]:
+    counts: dict[tuple[str, str, str], Rate] = {}
+    for c in cases:
+        seen = counts.get((c.model, c.suite, c.mode), Rate(0, 0))
+        counts[(c.model, c.suite, c.mode)] = Rate(seen.successes + c.passed, seen.total + 1)
+    return counts
+
+
+def _rate_out(rate: Rate | None) -> RateOut | None:
+    if rate is None:
+        return None
+    return RateOut(
+        successes=rate.successes, total=rate.total, rate=rate.value, interval=IntervalOut.of(rate.interval)
+    )
+
+
+def run_comparison(
+    benchmarks: Benchmarks, history: History | None, reports_dir: Path, a: str, b: str
+) -> RunComparison:
+    """Two finished runs side by side: every (suite, model, mode, case, sample) in either, how
+    it ended in each, fixed and broken cases, and per (model, suite, mode) the pass counts
+    with the verdict the model comparison gives two pass rates (agents.models.compare)."""
+    from agents.models.compare import Thresholds, rate_verdict
+
+    if a == b:
+        raise SameRun(f"a and b are the same run {a!r}: pick two different runs")
+    first, a_cases = _finished_run(benchmarks, history, reports_dir, a)
+    second, b_cases = _finished_run(benchmarks, history, reports_dir, b)
+    if first.eval_run_id and first.eval_run_id == second.eval_run_id:
+        raise SameRun(f"{a} and {b} are the same eval run {first.eval_run_id}: pick two different runs")
+
+    def key(c: CaseOut) -> tuple[str, str, str, str, int]:
+        return (c.suite, c.model, c.mode, c.case, c.sample)
+
+    in_a, in_b = {key(c): c for c in a_cases}, {key(c): c for c in b_cases}
+    compared = []
+    for k in dict.fromkeys([*in_a, *in_b]):
+        ca, cb = in_a.get(k), in_b.get(k)
+        suite, model, mode, case, sample = k
+        compared.append(
+            ComparedCase(
+                suite=suite, model=model, mode=mode, case=case, sample=sample, a=_side(ca), b=_side(cb),
+                change=_change(ca, cb),
+            )
+        )  # fmt: skip
+    compared.sort(key=lambda c: (CHANGE_ORDER[c.change], c.suite, c.model, c.mode, c.case, c.sample))
+    threshold = Thresholds().quality
+    counts_a, counts_b = _pass_counts(a_cases), _pass_counts(b_cases)
+    group_list = []
+    for group in sorted(counts_a.keys() | counts_b.keys()):
+        ra, rb = counts_a.get(group), counts_b.get(group)
+        if ra is None or rb is None:
+            verdict, difference = "not compared", None
+        else:
+            found = rate_verdict(ra, rb, threshold)
+            verdict = {"a": first.id, "b": second.id}.get(found, found)
+            difference = rb.value - ra.value
+        model, suite, mode = group
+        group_list.append(
+            ComparedGroup(
+                model=model, suite=suite, mode=mode, a=_rate_out(ra), b=_rate_out(rb), difference=difference,
+                verdict=verdict,
+            )
+        )  # fmt: skip
+    return RunComparison(
+        a=_compared_run(first, a_cases),
+        b=_compared_run(second, b_cases),
+        threshold=threshold,
+        groups=group_list,
+        cases=compared,
+        fixed=[c for c in compared if c.change == "fixed"],
+        broken=[c for c in compared if c.change == "broken"],
+    )
 
 
 # -- a case and its files --------------------------------------------------------------------

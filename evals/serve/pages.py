@@ -79,6 +79,25 @@ def add_pages(
     def runs(request: Request) -> HTMLResponse:
         return render(request, "runs.html", runs=data.run_list(benchmarks, history()))
 
+    @app.get("/runs/compare", response_class=HTMLResponse, include_in_schema=False)
+    def runs_compare_page(request: Request, a: str | None = None, b: str | None = None) -> HTMLResponse:
+        found = history()
+        result = None
+        if a and b:
+            try:
+                result = data.run_comparison(benchmarks, found, reports_dir, a, b)
+            except data.NotFound as exc:
+                raise StarletteHTTPException(404, str(exc)) from None
+            except data.SameRun as exc:
+                raise StarletteHTTPException(422, str(exc)) from None
+        choices = [
+            (r.id, f"{r.id} · {r.started:%Y-%m-%d %H:%M}" if r.started else r.id)
+            for r in data.run_list(benchmarks, found)
+        ]
+        listed = {run_id for run_id, _ in choices}
+        choices += [(run_id, run_id) for run_id in dict.fromkeys((a, b)) if run_id and run_id not in listed]
+        return render(request, "runs_compare.html", choices=choices, a=a, b=b, result=result)
+
     @app.get("/runs/{run_id}", response_class=HTMLResponse, include_in_schema=False)
     def run_page(request: Request, run_id: str) -> HTMLResponse:
         try:

@@ -248,3 +248,69 @@ class CaseDetail(CaseVerdict):
     answer: str | None
     files: list[FileOut]
     screenshot_url: str | None
+
+
+CaseChange = Literal["fixed", "broken", "only in a", "only in b", "unchanged"]
+
+
+class CaseSide(BaseModel):
+    """How a case ended in one of the two compared runs."""
+
+    passed: bool
+    reason: str
+    failure: str | None
+    duration: float
+
+
+class ComparedCase(BaseModel):
+    """One case (suite, model, mode, case, sample) in two runs; a side is null when absent."""
+
+    suite: str
+    model: str
+    mode: str
+    case: str
+    sample: int
+    a: CaseSide | None
+    b: CaseSide | None
+    change: CaseChange = Field(
+        description='"fixed" (failed in a, passed in b), "broken" (passed in a, failed in b),'
+        ' "only in a", "only in b" or "unchanged"'
+    )
+
+
+class ComparedGroup(BaseModel):
+    """A (model, suite, mode)'s pass counts in each run; a side is null when that run lacks it."""
+
+    model: str
+    suite: str
+    mode: str
+    a: RateOut | None
+    b: RateOut | None
+    difference: float | None = Field(description="b's rate minus a's")
+    verdict: str = Field(
+        description='the better run\'s id, "tie" (below the threshold), "no significant difference"'
+        ' (the 95% intervals overlap) or "not compared" (in one run only)'
+    )
+
+
+class ComparedRun(BaseModel):
+    id: str
+    eval_run_id: str | None
+    status: RunState
+    started: datetime | None
+    suites: list[str]
+    models: list[str]
+    passed: int
+    total: int
+
+
+class RunComparison(BaseModel):
+    """Two eval runs side by side: every case in either, pass rates per (model, suite, mode)."""
+
+    a: ComparedRun
+    b: ComparedRun
+    threshold: float = Field(description="the smallest pass-rate difference that counts")
+    groups: list[ComparedGroup]
+    cases: list[ComparedCase] = Field(description="changed cases first, then the unchanged")
+    fixed: list[ComparedCase] = Field(description="failed in a, passed in b")
+    broken: list[ComparedCase] = Field(description="passed in a, failed in b")
