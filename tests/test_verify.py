@@ -454,3 +454,13 @@ async def test_names_outside_the_directory_are_not_read(tmp_path):
 )
 def test_expected_judge_is_read_from_the_request(request_text: str, expected: str | None) -> None:
     assert expected_judge(request_text) == expected
+
+
+@needs_node
+async def test_a_page_asked_for_and_only_a_script_written_fails(tmp_path: Path) -> None:
+    script = {"tetris.js": 'document.addEventListener("keydown", () => {});\n'}
+    verdict = await verify(tmp_path / "asked", script, request="build tetris")
+    assert (verdict.status, verdict.judge) == ("failed", "web-game")
+    assert "no HTML page was written (only tetris.js)" in verdict.evidence()
+    # Nothing said a page was wanted: a browser script alone is parsed, not run.
+    assert (await verify(tmp_path / "unasked", script)).status == "not_verified"
