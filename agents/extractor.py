@@ -51,7 +51,7 @@ extractor_agent = Agent(
 
 @extractor_agent.output_validator
 def valid_layout(ctx: RunContext[ExtractorDeps], layout: Layout) -> Layout:
-    """Every index must exist, every name must be safe and used once."""
+    """Every index must exist, every name must be safe, without spaces, and used once."""
     known = {block.index for block in ctx.deps.blocks}
     names: set[str] = set()
     for item in layout.files:
@@ -61,6 +61,8 @@ def valid_layout(ctx: RunContext[ExtractorDeps], layout: Layout) -> Layout:
             safe_relative_path(item.name)
         except UnsafePathError as exc:
             raise ModelRetry(f"{exc}. Use a plain relative file name.") from None
+        if any(c.isspace() for c in item.name):  # "hint index.html": a label read as a name
+            raise ModelRetry(f"{item.name!r} has a space in it: give the plain file name, e.g. index.html.")
         if item.name in names:
             raise ModelRetry(f"The name {item.name} is used twice; give each file its own name.")
         names.add(item.name)

@@ -216,6 +216,34 @@ async def test_ambiguous_layout_asks_the_extractor_for_names_only(settings: Sett
     assert manifest.layout is not None and manifest.layout.startswith("chosen by the extractor agent")
 
 
+async def test_a_file_name_with_a_space_goes_back_to_the_extractor(
+    settings: Settings, tmp_path: Path
+) -> None:
+    """Seen on the 1.5B: `hint index.html` (a label read as a name) broke the page's script link."""
+    told: list[str] = []
+
+    def layout(messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
+        said = [
+            str(p.content)
+            for m in messages
+            for p in m.parts
+            if isinstance(p, ToolReturnPart | RetryPromptPart)
+        ]
+        told[:] = said
+        page = "index.html" if told else "hint index.html"
+        files = [
+            {"block": 0, "name": page},
+            {"block": 1, "name": "style.css"},
+            {"block": 3, "name": "game.js"},
+        ]
+        return ModelResponse(parts=[ToolCallPart(info.output_tools[0].name, {"files": files})])
+
+    manifest = await run_scripted(settings, tmp_path / "out", generator_answers(SPLIT), FunctionModel(layout))
+
+    assert len(told) == 1 and "'hint index.html' has a space in it" in told[0]
+    assert sorted(f.name for f in manifest.files) == ["game.js", "index.html", "style.css"]
+
+
 async def test_model_string_test_ends_with_no_code(settings: Settings, tmp_path: Path) -> None:
     """TestModel writes no code: the flow runs to the end and says so in one line."""
     manifest = await run_pipeline("build tetris", settings, tmp_path / "out")
