@@ -51,6 +51,7 @@ from tools.extract import ExtractedFile, NoCodeError, language_of_name
 from tools.extract import extract_files as extract_from_answer
 from tools.files import UnsafePathError
 from tools.files import write_files as write_safely
+from tools.lazy import lazy_verdict
 from tools.verify import Check, Verdict, expected_judge, verify_files
 
 VerifyFn = Callable[..., Awaitable[Verdict]]
@@ -463,8 +464,12 @@ class RepairLoop(RunSetup):
 
     async def edited_files(self, text: str, base: Version, usage: RunUsage | None) -> list[ExtractedFile]:
         """The kept files with the answer's edits applied; whole files when it wrote those instead."""
-        if not has_edit_blocks(text):
-            return self.same_names(await self.extract(text, usage), base)  # the fallback
+        if not has_edit_blocks(text):  # the fallback: whole files, held to the generator's rule
+            files = await self.extract(text, usage)
+            verdict = lazy_verdict(files)
+            if verdict.lazy:  # seen on the 1.5B: three 8-byte placeholder files
+                raise NoCodeError(f"incomplete: {verdict.reason()}")
+            return self.same_names(files, base)
         edited = apply_edits(base.contents, parse_edits(text))
         languages = {f.name: f.language for f in base.files}
         return [

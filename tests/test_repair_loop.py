@@ -425,3 +425,15 @@ def test_the_checklist_switch_reads_on_and_off() -> None:
     assert Settings.load({}).checklist is False
     with pytest.raises(ConfigError, match="CODECREW_CHECKLIST must be on or off"):
         Settings.load({"CODECREW_CHECKLIST": "maybe"})
+
+
+async def test_an_edit_answer_of_placeholder_files_is_a_failed_round(tmp_path: Path) -> None:
+    """No SEARCH/REPLACE blocks: the whole-file fallback is held to the generator's rule."""
+    placeholder = script("# ... rest of the code")
+    manifest = await run(
+        Generator(BROKEN, placeholder), tmp_path / "out", repairs_asked=1, repair_format="edit"
+    )
+
+    repair = manifest.verification.versions[1]
+    assert repair.error is not None and repair.error.startswith("incomplete") and repair.verdict is None
+    assert (tmp_path / "out" / "main.py").read_text() == "print(undefined_total)\n"
