@@ -460,7 +460,10 @@ def test_expected_judge_is_read_from_the_request(request_text: str, expected: st
 async def test_a_page_asked_for_and_only_a_script_written_fails(tmp_path: Path) -> None:
     script = {"tetris.js": 'document.addEventListener("keydown", () => {});\n'}
     verdict = await verify(tmp_path / "asked", script, request="build tetris")
-    assert (verdict.status, verdict.judge) == ("failed", "web-game")
-    assert "no HTML page was written (only tetris.js)" in verdict.evidence()
+    assert (verdict.status, verdict.judge) == ("failed", "javascript")
+    failed_check(verdict, "has_page", "no HTML page was written for the browser script tetris.js")
     # Nothing said a page was wanted: a browser script alone is parsed, not run.
     assert (await verify(tmp_path / "unasked", script)).status == "not_verified"
+    # An app that is not a browser script (a Node program) runs as before.
+    node_app = {"app.js": "console.log(2 + 3);\n"}
+    assert (await verify(tmp_path / "node", node_app, request="build a calculator app")).status == "verified"

@@ -258,9 +258,6 @@ class RunRecord:
     source: str = "run"  # "run" | "eval" | "ab" | "bench": who ran the pipeline
 
 
-VERDICTS: tuple[str, ...] = ("verified", "failed", "not_verified", "infrastructure")
-
-
 @dataclass
 class GeneratorRunStats:
     """What one generator model's pipeline runs came to.

@@ -14,8 +14,8 @@ repair prompt needs (`evidence()`). Pure functions, no model.
 - SQL: `sql` (runs: every statement in SQLite, schema files first);
 - C / C++: `c` (compiles with gcc/g++, runs);
 - anything else: `none`, not_verified, saying what is missing.
-- a page asked for (a game or app, read from the request) but only scripts or nothing
-  runnable written: failed (`loads`: no HTML page was written), so a repair can add it.
+- a browser script with no HTML page, for a request that asks for a page (a game or app,
+  read from the request): failed (`has_page`), so a repair can add the page.
 
 Statuses: `verified` (every check passed; something really ran), `failed` (the code's
 fault: the evidence says what), `not_verified` (no judge for it, or it needs a package or
@@ -40,7 +40,7 @@ from tools.verify.node import JS_SUFFIXES, TS_SUFFIXES, judge_node
 from tools.verify.node import is_server as node_is_server
 from tools.verify.python import is_server as python_is_server
 from tools.verify.python import judge_python
-from tools.verify.records import Check, Status, Verdict, infrastructure, make_verdict, not_verified
+from tools.verify.records import Check, Status, Verdict, infrastructure, not_verified
 from tools.verify.sandboxed import read_files
 from tools.verify.sql import judge_sql
 from tools.verify.web import HTML_SUFFIXES, is_game, judge_web
@@ -119,15 +119,6 @@ async def verify_files(
             "none", "no files were written" if not names else "none of the files could be read"
         )
     family = judge_name(files)
-    expected = expected_judge(request)
-    if expected in ("game", "app") and family in ("javascript", "typescript", "none"):
-        # A page was asked for and none was written: nothing a user could open.
-        written = ", ".join(sorted(files)[:5])
-        detail = (
-            f"no HTML page was written (only {written}): the request asks for something people "
-            "open in a browser, so write an index.html that includes the code"
-        )
-        return make_verdict(f"web-{expected}", [Check("loads", False, detail)])
     try:
         if family == "web":
             return await judge_web(
@@ -136,7 +127,8 @@ async def verify_files(
         if family == "python":
             return await judge_python(files, timeout)
         if family in ("typescript", "javascript"):
-            return await judge_node(files, family == "typescript", timeout)
+            page_asked = expected_judge(request) in ("game", "app")
+            return await judge_node(files, family == "typescript", timeout, page_asked=page_asked)
         if family == "sql":
             return await judge_sql(files, timeout)
         if family in ("c", "c++"):

@@ -67,7 +67,11 @@ def is_server(files: Mapping[str, str | bytes]) -> bool:
     return any(_SERVER.search(text_of(files, name)) for name in scripts)
 
 
-async def judge_node(files: Mapping[str, str | bytes], typescript: bool, timeout: float) -> Verdict:
+async def judge_node(
+    files: Mapping[str, str | bytes], typescript: bool, timeout: float, *, page_asked: bool = False
+) -> Verdict:
+    """Parse with esbuild, then run under Node in the sandbox. A browser script with no page
+    is not run: not verified, or failed when the request asked for a page (`page_asked`)."""
     judge = "typescript" if typescript else "javascript"
     parse = "transpiles" if typescript else "parses"
     names = sorted(files)
@@ -96,6 +100,9 @@ async def judge_node(files: Mapping[str, str | bytes], typescript: bool, timeout
             )
         return make_verdict(judge, [Check(parse, False, f"esbuild rejects {entry}: {built.error}")])
     checks = [Check(parse, True, f"esbuild bundled {entry} ({len(built.code)} bytes)")]
+    if browser and page_asked:
+        detail = f"no HTML page was written for the browser script {entry}: write an index.html with it"
+        return make_verdict(judge, [*checks, Check("has_page", False, detail)])
     if browser:
         reason = f"{entry} is a browser script (it uses document/window) with no HTML page: parsed, not run"
         return not_verified(judge, reason, checks)
