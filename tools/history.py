@@ -529,31 +529,11 @@ class History:
 
     def record_run(self, rec: RunRecord) -> None:
         """Store one pipeline run; recording the same run id again replaces its row."""
+        values = {f.name: getattr(rec, f.name) for f in fields(RunRecord)}
+        values["started"] = _ts(rec.started)
         self._write(
-            "INSERT OR REPLACE INTO runs (run_id, started, task_type, coordinator_model,"
-            " generator_model, extractor_model, status, verdict, judge, score, repairs_used, samples,"
-            " versions_judged, duration, input_tokens, output_tokens, cost, source)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                rec.run_id,
-                _ts(rec.started),
-                rec.task_type,
-                rec.coordinator_model,
-                rec.generator_model,
-                rec.extractor_model,
-                rec.status,
-                rec.verdict,
-                rec.judge,
-                rec.score,
-                rec.repairs_used,
-                rec.samples,
-                rec.versions_judged,
-                rec.duration,
-                rec.input_tokens,
-                rec.output_tokens,
-                rec.cost,
-                rec.source,
-            ),
+            f"INSERT OR REPLACE INTO runs ({', '.join(values)}) VALUES ({', '.join('?' * len(values))})",
+            tuple(values.values()),
         )
 
     def forget_eval_run(self, run_id: str) -> None:
