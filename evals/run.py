@@ -260,6 +260,7 @@ def run_eval(
     from evals.report_html import write_reports
     from evals.tasks import TaskFactory
     from evals.terminal import print_results
+    from tools.errors import describe_error
 
     try:
         durable_settings = durable_settings or DurableSettings.load()
@@ -353,7 +354,12 @@ def run_eval(
             if resume:
                 session.resume(spec)
             else:
-                session.prune()
+                try:
+                    session.prune()
+                except Exception as exc:  # housekeeping: old runs left behind must not stop a new one
+                    message = f"old runs were not pruned from the state database: {describe_error(exc)}"
+                    run.notes.append(message)
+                    console.print(f"[yellow]{escape(message)}[/]", highlight=False)
                 session.start(spec)
             _wait_with_progress(session, spec, jobs, console)
         except KeyboardInterrupt as exc:

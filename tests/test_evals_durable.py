@@ -478,3 +478,23 @@ def test_finished_runs_are_pruned_from_the_state_database(tmp_path: Path, privat
         assert session.prune(days=0) == 1
     assert case_statuses(private_eval_database, run_id) == []  # its cases went with it
     assert report_of(tmp_path / "r")["run_id"] == run_id  # the report stays
+
+
+def test_a_failed_prune_does_not_stop_the_new_run(
+    tmp_path: Path, private_eval_database: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from evals import durable
+    from tests.test_evals_run import solver
+
+    def locked(self: durable.Session, days: float = durable.KEEP_FINISHED_DAYS) -> int:
+        raise RuntimeError("database is locked")
+
+    monkeypatch.setattr(durable.Session, "prune", locked)
+    factory = TaskFactory(tmp_path, builder=lambda spec: FunctionModel(solver().function))
+    assert (
+        run.run_eval(["m"], ["humaneval"], ["generator"], limit=2, report_dir=tmp_path / "r", factory=factory)
+        == 0
+    )
+    report = report_of(tmp_path / "r")
+    assert len(report["cases"]) == 2 and all(c["passed"] for c in report["cases"])
+    assert any("not pruned" in note and "database is locked" in note for note in report["notes"])
