@@ -76,6 +76,7 @@ class CheckRecord(BaseModel):
     name: str
     passed: bool
     detail: str
+    output: str | None = None  # what the program printed first: for the user, checked by no judge
 
 
 class VerdictRecord(BaseModel):

@@ -170,6 +170,8 @@ def print_summary(manifest: Manifest) -> None:
     for line in rounds_lines(manifest):
         console.print(f"  {escape(line)}", highlight=False)
     console.print(f"  manifest: {Path(manifest.saved_to or manifest.out_dir) / 'manifest.json'}")
+    for line in output_lines(manifest):
+        console.print(f"  {escape(line)}", highlight=False, soft_wrap=True)
     if last := verdict_line(manifest):
         colour = (
             "green"
@@ -193,6 +195,16 @@ def rounds_lines(manifest: Manifest) -> list[str]:
         cost = f"[{version.output_tokens:,} tokens, {version.duration:.0f}s]"
         lines.append(f"{version.kind} {version.index}{mark}: {outcome} {cost}")
     return lines
+
+
+def output_lines(manifest: Manifest) -> list[str]:
+    """The first lines the kept version printed when it ran. The judge checks that a program
+    runs, not that its output is right, so the user is shown it to judge."""
+    verdict = manifest.verification.verdict
+    output = next((c.output for c in verdict.checks if c.output), None) if verdict else None
+    if not output:
+        return []
+    return ["it printed (not checked against the request):", *(f"  {line}" for line in output.splitlines())]
 
 
 def verdict_line(manifest: Manifest) -> str | None:

@@ -118,7 +118,7 @@ def verdict_record(verdict: Verdict) -> VerdictRecord:
         score=verdict.score,
         summary=verdict.summary(),
         reason=verdict.reason,
-        checks=[CheckRecord(name=c.name, passed=c.passed, detail=c.detail) for c in verdict.checks],
+        checks=[CheckRecord.model_validate(c, from_attributes=True) for c in verdict.checks],
         screenshot=verdict.screenshot,
     )
 
@@ -325,9 +325,7 @@ class RepairLoop(RunSetup):
             for w in written
         ]
         static = check_files(version.files)
-        self.manifest.static_checks = [
-            CheckRecord(name=c.name, passed=c.passed, detail=c.detail) for c in static
-        ]
+        self.manifest.static_checks = [CheckRecord.model_validate(c, from_attributes=True) for c in static]
         self.kept = version
 
     # --- samples ------------------------------------------------------------------------

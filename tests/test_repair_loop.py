@@ -258,7 +258,12 @@ def test_the_cli_exits_0_when_verified(tmp_path: Path, monkeypatch: pytest.Monke
         result = CliRunner().invoke(app, [REQUEST, "--out", str(tmp_path / "out")])
 
     assert result.exit_code == 0, result.output
-    assert result.output.strip().splitlines()[-1].startswith("verified:")
+    lines = result.output.strip().splitlines()
+    assert lines[-1].startswith("verified:")
+    # the judge checks that it ran, not what it printed: the user is shown that to judge
+    assert lines[-3:-1] == ["  it printed (not checked against the request):", "    5"]
+    manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
+    assert manifest["verification"]["verdict"]["checks"][-1]["output"] == "5"
 
 
 @pytest.mark.parametrize(

@@ -220,6 +220,16 @@ async def test_python_script_that_runs_is_verified(tmp_path):
     assert verdict.judge == "python"
     assert verdict.status == "verified", verdict.evidence()
     assert verdict.summary() == "verified: runs in the sandbox (exit 0, no traceback)"
+    assert verdict.checks[-1].output == "42"  # shown to the user: no judge checks what it printed
+
+
+async def test_what_a_script_printed_is_kept_short_and_without_terminal_escapes(tmp_path):
+    script = "print('\\x1b]0;owned\\x07\\x1b[2Jred')\nprint()\nfor i in range(100):\n    print(i)\n"
+    verdict = await verify(tmp_path, {"main.py": script})
+    assert verdict.status == "verified", verdict.evidence()
+    output = verdict.checks[-1].output
+    assert output is not None and "\x1b" not in output and "\x07" not in output
+    assert output.splitlines() == [" ]0;owned  [2Jred", "0", "1", "2", "3"]  # the first 5 non-empty lines
 
 
 async def test_python_script_that_raises_fails_with_the_traceback_tail(tmp_path):
@@ -335,6 +345,7 @@ async def test_javascript_that_runs_is_verified(tmp_path):
     assert verdict.judge == "javascript"
     assert verdict.status == "verified", verdict.evidence()
     assert [c.name for c in verdict.checks] == ["parses", "runs"]
+    assert verdict.checks[-1].output == "6"
 
 
 @needs_node
@@ -404,6 +415,7 @@ async def test_c_compiles_and_runs(tmp_path):
         tmp_path, {"main.c": '#include <stdio.h>\nint main(void) { printf("hi\\n"); return 0; }\n'}
     )
     assert ok.status == "verified", ok.evidence()
+    assert ok.checks[-1].output == "hi"
     (tmp_path / "broken").mkdir()
     broken = await verify(tmp_path / "broken", {"main.c": "int main(void) { return x; }\n"})
     assert broken.status == "failed"

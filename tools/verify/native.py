@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from pathlib import PurePosixPath
 
 from tools.verify.records import Check, Verdict, infrastructure, make_verdict, not_verified
-from tools.verify.sandboxed import HarnessFailure, outcome, run_in_sandbox, tail
+from tools.verify.sandboxed import HarnessFailure, head, outcome, run_in_sandbox, tail
 
 RUN_SECONDS = 20.0
 C_SUFFIXES = (".c",)
@@ -60,7 +60,8 @@ async def judge_c(files: Mapping[str, str | bytes], cpp: bool, timeout: float) -
         return make_verdict("c", [Check("compiles", False, f"{compiler} {' '.join(sources)}:\n{errors}")])
     checks = [Check("compiles", True, f"{compiler} {' '.join(sources)}: compiled")]
     if result.ok:
-        checks.append(Check("runs", True, f"the program: exit 0 after {result.duration:.1f} s"))
+        said = f"the program: exit 0 after {result.duration:.1f} s"
+        checks.append(Check("runs", True, said, output=head(result.stdout)))
     else:
         shown = tail(run_output) or tail(result.stdout)
         detail = f"the program: {outcome(result)}"

@@ -17,7 +17,7 @@ from pathlib import PurePosixPath
 from tools import esbuild
 from tools.extract import find_references
 from tools.verify.records import Check, Verdict, infrastructure, make_verdict, not_verified
-from tools.verify.sandboxed import HarnessFailure, outcome, run_in_sandbox, tail, text_of
+from tools.verify.sandboxed import HarnessFailure, head, outcome, run_in_sandbox, tail, text_of
 
 SERVER_SECONDS = 3.0
 SCRIPT_SECONDS = 20.0
@@ -126,7 +126,8 @@ async def judge_node(
             checks.append(Check("starts", False, f"{detail}\n{output}" if output else detail))
         return make_verdict(judge, checks)
     if result.ok:
-        checks.append(Check("runs", True, f"`node {entry}`: exit 0 after {result.duration:.1f} s"))
+        said = f"`node {entry}`: exit 0 after {result.duration:.1f} s"
+        checks.append(Check("runs", True, said, output=head(result.stdout)))
     else:
         detail = f"`node {entry}`: {outcome(result)}"
         if result.timed_out:

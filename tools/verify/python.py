@@ -19,6 +19,7 @@ from tools.verify.records import Check, Verdict, infrastructure, make_verdict, n
 from tools.verify.sandboxed import (
     TRACEBACK,
     HarnessFailure,
+    head,
     outcome,
     run_in_sandbox,
     sandbox_python,
@@ -151,7 +152,7 @@ async def _runs(files: Mapping[str, str | bytes], entry: str, python: str, timeo
     output = tail(result.stderr) or tail(result.stdout)
     if result.ok and TRACEBACK not in result.stderr:
         said = f"`python {entry}`: exit 0 after {result.duration:.1f} s, no traceback"
-        return Check("runs", True, said)
+        return Check("runs", True, said, output=head(result.stdout))
     detail = f"`python {entry}`: {outcome(result)}"
     if "EOFError" in result.stderr:
         detail += "; it waited for input() and got end of input (EOF): a script must run without typed input"

@@ -34,6 +34,8 @@ class Check:
     name: str  # "loads", "draws", "responds_to_keys", "advances", "runs", "compiles", "pytest", ...
     passed: bool
     detail: str  # the evidence: JS error with its line, what was observed, traceback tail, stderr tail
+    # What a program that ran printed first (stdout): shown to the user, checked by no judge.
+    output: str | None = None
 
 
 @dataclass(frozen=True)

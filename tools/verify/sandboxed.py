@@ -89,6 +89,20 @@ def harness_failure(result: SandboxResult) -> str | None:
     return None
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def head(text: str, lines: int = 5, limit: int = 400) -> str | None:
+    """The first non-empty lines of a program's output, for a user to read: control
+    characters (terminal escapes from untrusted code) become spaces; None when it printed nothing."""
+    kept = [_CONTROL.sub(" ", line).expandtabs(4).rstrip() for line in text.splitlines()]
+    kept = [line for line in kept if line.strip()][:lines]
+    joined = "\n".join(kept)
+    if not joined:
+        return None
+    return joined if len(joined) <= limit else joined[: limit - 1] + "…"
+
+
 def tail(text: str, lines: int = 12, limit: int = 1200) -> str:
     """The last non-empty lines of output, joined with newlines, at most `limit` characters;
     the sandbox's run dir is left out of paths and Node's internal stack frames are dropped."""
