@@ -34,14 +34,15 @@ if TYPE_CHECKING:  # pydantic-ai and pydantic load in main(): --help stays fast
 console = Console(stderr=True, soft_wrap=True)  # one error = one line, however long
 EXIT_FAILED, EXIT_CONFIG, EXIT_LAZY, EXIT_INTERRUPTED, EXIT_TERMINATED = 1, 2, 3, 130, 143
 EXIT_NOT_WORKING, EXIT_UNVERIFIABLE = 4, 5
-EXIT_CODES = (
-    "Exit codes: 0 the files run (verified), or nothing here can run this kind of output (the "
-    "summary says 'not verified' and why); 1 the run failed (see the manifest); 2 bad input or "
-    "configuration; 3 the generator's code stayed incomplete; 4 files were written but do not "
-    "work (the best version is kept); 5 could not verify: the sandbox or browser did not start "
-    "(infrastructure, not the model's fault); 130 interrupted (Ctrl-C), 143 terminated "
-    "(SIGTERM): the answer so far is kept."
-)
+EXIT_CODES = """Exit codes:
+0    verified: the files ran and worked; or nothing here can run this kind of
+     output (the summary says "not verified" and why)
+1    the run failed (see the manifest)
+2    bad input or configuration
+3    the generator's code stayed incomplete (placeholders)
+4    files were written but do not work (the best version is kept)
+5    could not verify: the sandbox or browser did not start (infrastructure)
+130  interrupted (Ctrl-C), 143 terminated (SIGTERM): the answer so far is kept"""
 T = TypeVar("T")
 
 
@@ -261,14 +262,7 @@ def main(
     ),
 ) -> None:
     """Build what PROMPT asks for with a coordinator, a code generator and a code extractor,
-    run what was written, and repair it from what failed.
-
-    Exit codes: 0 the files run (verified), or nothing here can run this kind of output
-    (said so: "not verified"); 1 the run failed (see the manifest); 2 bad input or
-    configuration; 3 the generator's code stayed incomplete; 4 files were written but do
-    not work (the best version is kept); 5 could not verify: the sandbox or browser did not
-    start; 130 interrupted (Ctrl-C), 143 terminated (SIGTERM): the answer so far is kept.
-    """
+    run what was written, and repair it from what failed."""
     import asyncio
 
     from agents.local.server import stop_all_servers
@@ -360,7 +354,7 @@ def main(
 
 
 app = typer.Typer(add_completion=False)
-app.command()(main)
+app.command(help=f"{' '.join((main.__doc__ or '').split())}\n\n{EXIT_CODES}")(main)
 
 if __name__ == "__main__":
     with signals_interrupt():

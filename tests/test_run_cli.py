@@ -278,3 +278,21 @@ def test_summary_shows_the_model_that_answered_and_no_verdict_after_a_failure(
     assert "not asked" in extractor_row
     assert "code: complete" not in text
     assert "code: not judged: the run failed" in text
+
+
+def test_help_lists_every_exit_code_on_its_own_line() -> None:
+    import agents.run as run_cli
+
+    code, output = run("--help")
+    assert code == 0
+    codes = {
+        run_cli.EXIT_FAILED: "the run failed",
+        run_cli.EXIT_CONFIG: "bad input",
+        run_cli.EXIT_LAZY: "incomplete",
+        run_cli.EXIT_NOT_WORKING: "do not work",
+        run_cli.EXIT_UNVERIFIABLE: "could not verify",
+        run_cli.EXIT_INTERRUPTED: "interrupted",
+    }
+    lines = [line.strip(" │") for line in output.splitlines()]
+    for number, words in codes.items():
+        assert any(line.startswith(f"{number} ") and words in line for line in lines), (number, output)
