@@ -13,9 +13,11 @@ from __future__ import annotations
 import typer
 
 from agents.models.cli import app as models_app
+from agents.run import RUN_HELP
 from agents.run import main as run_main
 from evals import run as eval_command
 from evals.serve import cli as serve_command
+from tools.formatting import cli_help
 
 app = typer.Typer(
     name="codecrew",
@@ -23,10 +25,10 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
-app.command("run")(run_main)
-app.command("eval", help=eval_command.__doc__)(eval_command.main)
+app.command("run", help=RUN_HELP)(run_main)
+app.command("eval", help=cli_help(eval_command.__doc__))(eval_command.main)
 app.add_typer(models_app, name="models")
-app.command("serve", help=serve_command.__doc__)(serve_command.main)
+app.command("serve", help=cli_help(serve_command.__doc__))(serve_command.main)
 
 
 def main() -> None:

@@ -24,7 +24,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from agents.config import ConfigError, Settings, debug_on, routing_on
-from tools.formatting import fmt_cost
+from tools.formatting import cli_help, fmt_cost
 
 if TYPE_CHECKING:  # pydantic-ai and pydantic load in main(): --help stays fast
     from rich.table import Table
@@ -353,8 +353,9 @@ def main(
         raise typer.Exit(code)
 
 
+RUN_HELP = f"{cli_help(main.__doc__)}\n\n{EXIT_CODES}"
 app = typer.Typer(add_completion=False)
-app.command(help=f"{' '.join((main.__doc__ or '').split())}\n\n{EXIT_CODES}")(main)
+app.command(help=RUN_HELP)(main)
 
 if __name__ == "__main__":
     with signals_interrupt():

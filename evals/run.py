@@ -1,10 +1,10 @@
 """Measure every configured model on the eval suites, judged by running what they write.
 
-    python -m evals.run                                  # all suites, configured models
+    python -m evals.run                           # every suite, the configured models
     python -m evals.run --suite humaneval --limit 10 --models local:qwen2.5-coder-1.5b
     python -m evals.run --suite tetris --mode both --min-pass-rate 0.5
-    python -m evals.run --suite humaneval --samples 5          # each case 5 times (seeds)
-    python -m evals.run --resume 20260101-120000-abc123        # continue a stopped run
+    python -m evals.run --suite humaneval --samples 5     # each case 5 times (seeds)
+    python -m evals.run --resume 20260101-120000-abc123   # continue a stopped run
 
 Each model runs as the code generator alone (generate -> extract -> evaluators) and, for
 suites whose cases allow it (tetris), through the whole pipeline with that model as the
@@ -38,6 +38,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from tools.formatting import cli_help
 from tools.sandbox import sandbox_status  # stdlib only: --help stays fast
 
 if TYPE_CHECKING:  # pydantic-evals and pydantic-ai load when a run starts: --help stays fast
@@ -111,10 +112,10 @@ def _default_models(settings: Any) -> list[str]:
     return configured_models(settings)
 
 
-app = typer.Typer(add_completion=False, no_args_is_help=False, help=__doc__)
+app = typer.Typer(add_completion=False, no_args_is_help=False, help=cli_help(__doc__))
 
 
-@app.command(help=__doc__)
+@app.command(help=cli_help(__doc__))
 def main(
     suite: Annotated[SuiteOption, typer.Option(help="Which suite to run.")] = SuiteOption.all,
     models: Annotated[

@@ -11,7 +11,8 @@ that folder cannot be made here). Ctrl-C or SIGTERM puts the cases it was runnin
 their queues for the others; a worker that dies (SIGKILL, a lost machine) is noticed by the
 other processes, which put its cases back (same host: at once; elsewhere: after
 CODECREW_WORKER_TIMEOUT seconds without a heartbeat).
-Exit 2 for a configuration problem.
+
+Exit code 2 for a configuration problem.
 """
 
 from __future__ import annotations
@@ -23,10 +24,12 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-app = typer.Typer(add_completion=False, no_args_is_help=False, help=__doc__)
+from tools.formatting import cli_help
+
+app = typer.Typer(add_completion=False, no_args_is_help=False, help=cli_help(__doc__))
 
 
-@app.command(help=__doc__)
+@app.command(help=cli_help(__doc__))
 def main(
     report_dir: Annotated[
         Path | None,

@@ -7,6 +7,9 @@ neither free nor instant.
 from __future__ import annotations
 
 import html
+import inspect
+import re
+import textwrap
 from typing import Any
 
 UNKNOWN = "n/a"
@@ -61,3 +64,21 @@ def fmt_pct(value: float) -> str:
 def esc(value: Any) -> str:
     """Any value as HTML text, safe inside attributes too."""
     return html.escape(str(value), quote=True)
+
+
+_PREFORMATTED = re.compile(r"^(?:\s|- |\d+\s)")  # indented, a list item, an exit code
+
+
+def cli_help(text: str | None) -> str:
+    """A docstring as typer's --help should show it: each prose paragraph on one line, for
+    the terminal to wrap (typer keeps a paragraph's line breaks, so the source's wrapping
+    came out ragged); examples and lists keep their lines, dedented."""
+    paragraphs = inspect.cleandoc(text or "").split("\n\n")
+    shown = []
+    for paragraph in paragraphs:
+        lines = paragraph.splitlines()
+        if any(_PREFORMATTED.match(line) for line in lines):
+            shown.append(textwrap.dedent(paragraph))
+        else:
+            shown.append(" ".join(line.strip() for line in lines))
+    return "\n\n".join(shown)

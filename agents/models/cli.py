@@ -12,6 +12,8 @@ from typing import Any, NoReturn
 
 import typer
 
+from tools.formatting import cli_help
+
 app = typer.Typer(
     help="Manage the models codecrew can use: fetch the local model, list, show, discover, compare.",
     no_args_is_help=True,
@@ -259,6 +261,9 @@ def _bad_input(message: str) -> NoReturn:
     typer.echo(f"error: {message}", err=True)
     raise typer.Exit(2)
 
+
+for command in app.registered_commands:  # docstrings as help: prose unwrapped for the terminal
+    command.help = cli_help(command.help or (command.callback.__doc__ if command.callback else None))
 
 if __name__ == "__main__":
     app()

@@ -1,8 +1,8 @@
 """The dashboard on http://127.0.0.1:8321/: pages, JSON API, /docs (`codecrew serve`).
 
-    python -m evals.serve                                   # loopback only, no token needed
-    python -m evals.serve --port 0                          # any free port (the URL is printed)
-    python -m evals.serve --host 0.0.0.0 --token SECRET     # other machines: token required
+    python -m evals.serve                              # loopback only, no token needed
+    python -m evals.serve --port 0                     # any free port (URL printed)
+    python -m evals.serve --host 0.0.0.0 --token SECRET  # other machines: token needed
     CODECREW_SERVE_TOKEN=SECRET python -m evals.serve --host 0.0.0.0
 
 Exit code 2 for bad options (a non-loopback address without a token, a port in use).
@@ -16,7 +16,9 @@ from typing import Annotated
 
 import typer
 
-app = typer.Typer(add_completion=False, help=__doc__)
+from tools.formatting import cli_help
+
+app = typer.Typer(add_completion=False, help=cli_help(__doc__))
 
 
 def bind_socket(host: str, port: int) -> socket.socket:
@@ -29,7 +31,7 @@ def bind_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
-@app.command(help=__doc__)
+@app.command(help=cli_help(__doc__))
 def main(
     host: Annotated[str, typer.Option(help="Address to bind; not loopback: token needed.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=0, max=65535, help="Port (0: any free port).")] = 8321,
