@@ -87,11 +87,12 @@ def test_no_unix_socket_on_the_host_is_reachable(isolation: str, host_sockets: l
     assert result.stdout.count("refused") == len(host_sockets)
 
 
-@pytest.mark.skipif(BWRAP not in HERE, reason="bubblewrap is not available here")
-def test_no_unix_socket_outside_the_private_dirs_is_reachable_under_bwrap() -> None:
-    """A socket on the read-only root but outside /tmp, /run... (here /var/lib, /srv or /opt)
-    is still seen by path; bwrap's seccomp filter refuses AF_UNIX sockets, so it cannot be
-    connected to. socketpair (asyncio, multiprocessing) and loopback TCP still work."""
+@namespaced
+def test_no_unix_socket_outside_the_private_dirs_is_reachable(isolation: str) -> None:
+    """A socket on the root but outside /tmp, /run... (here /var/lib, /srv or /opt) is still
+    seen by path; the seccomp filter (loaded by bwrap, or by our loader under unshare-net)
+    refuses AF_UNIX sockets, so it cannot be connected to. socketpair (asyncio,
+    multiprocessing) still works."""
     base = next((d for d in ("/var/lib", "/srv", "/opt") if os.path.isdir(d) and os.access(d, os.W_OK)), None)
     if base is None:
         pytest.skip("no writable host dir outside the private tmpfs dirs")
@@ -107,7 +108,7 @@ def test_no_unix_socket_outside_the_private_dirs_is_reachable_under_bwrap() -> N
             "a, b = socket.socketpair(); a.send(b'x'); print('socketpair', b.recv(1))\n"
             "import asyncio; asyncio.run(asyncio.sleep(0)); print('asyncio runs')\n"
         )
-        result = run_sandboxed([PY, "-c", probe, path], isolation=BWRAP)
+        result = run_sandboxed([PY, "-c", probe, path], isolation=isolation)
     finally:
         server.close()
         shutil.rmtree(folder, ignore_errors=True)
@@ -233,3 +234,14 @@ def test_missing_interpreter_is_an_infrastructure_failure(isolation: str) -> Non
 def test_code_cannot_pass_itself_off_as_a_harness_failure(code: str) -> None:
     result = run_sandboxed([PY, "-c", code])
     assert not result.ok and result.infrastructure is None
+
+
+def test_a_filter_the_kernel_refuses_stops_the_loader_before_the_command() -> None:
+    """The unshare-net tier's loader: a bad filter is the sandbox's failure, said as such,
+    and the command never runs."""
+    from tools.sandbox.seccomp import loader_argv
+
+    bogus = bytes(8)  # one instruction, "load nothing": the kernel rejects the program
+    result = subprocess.run([*loader_argv(bogus), "echo", "ran"], capture_output=True, text=True, timeout=10)
+    assert result.returncode != 0 and "ran" not in result.stdout
+    assert "codecrew seccomp loader: Invalid argument" in result.stderr

@@ -28,7 +28,9 @@ works (`available_isolations()` lists all of them, `run_sandboxed(..., isolation
 - "unshare-net" (root without bwrap; util-linux `unshare`, `setpriv`, `mount`): new network
   (not even loopback is up), mount, PID, IPC and UTS namespaces; the same private tmpfs
   dirs, hidden dirs (skipped when a tmpfs already covers them, e.g. a checkout under /tmp)
-  and re-exposed interpreters; the work dir is copied into the private /tmp (one cap). The
+  and re-exposed interpreters; the same seccomp filter, which our interpreter loads with
+  prctl before it execs the command (`seccomp.loader_argv`: one interpreter start more);
+  the work dir is copied into the private /tmp (one cap). The
   root filesystem stays writable for root, so writes elsewhere are stopped only by the file
   permissions of the unprivileged uid.
 - "socket-guard" (neither is usable, e.g. not root and no user namespaces): no namespaces.

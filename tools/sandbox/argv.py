@@ -202,9 +202,15 @@ def bwrap_argv(
 
 
 def unshare_argv(
-    work: Path, inner: list[str], limits: SandboxLimits, uid: int, command: str = ""
+    work: Path,
+    inner: list[str],
+    limits: SandboxLimits,
+    uid: int,
+    command: str = "",
+    loader: Sequence[str] = (),
 ) -> list[str]:
-    """unshare (as root) runs a tiny sh script that mounts, then setpriv drops to `uid`."""
+    """unshare (as root) runs a tiny sh script that mounts, then setpriv drops to `uid`;
+    `loader` (tools.sandbox.seccomp.loader_argv) goes between setpriv and the command."""
     q = shlex.quote
     covered = _tmpfs_dirs()
     hidden = _hidden_dirs(work)
@@ -236,7 +242,7 @@ def unshare_argv(
     lines.append(f'exec {closes} "$@"')
     unshare = [find_tool("unshare") or "unshare", "--net", "--mount", "--pid", "--ipc", "--uts"]
     unshare += ["--fork", "--kill-child", "--mount-proc", "--propagation", "private", "--"]
-    return [*unshare, "/bin/sh", "-c", "\n".join(lines), "sh", *_setpriv(uid), *inner]
+    return [*unshare, "/bin/sh", "-c", "\n".join(lines), "sh", *_setpriv(uid), *loader, *inner]
 
 
 def sandbox_environment(

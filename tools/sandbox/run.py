@@ -26,7 +26,7 @@ from tools.sandbox.records import (
     find_tool,
 )
 from tools.sandbox.rundir import prepare_dir, remove_dir
-from tools.sandbox.seccomp import unix_socket_filter
+from tools.sandbox.seccomp import loader_argv, unix_socket_filter
 from tools.sandbox.uids import allocate_uid, count_tasks, release_uid
 
 _MEMORY_MARKERS = (
@@ -143,7 +143,9 @@ def _run(
     elif isolation == UNSHARE:
         if uid is None:
             raise RuntimeError("the unshare-net sandbox needs root")
-        argv = unshare_argv(work, inner, limits, uid, command=cmd[0])
+        program = unix_socket_filter()
+        loader = loader_argv(program) if program is not None else []
+        argv = unshare_argv(work, inner, limits, uid, command=cmd[0], loader=loader)
     else:
         argv = inner
         if uid is not None:

@@ -1,4 +1,6 @@
-"""A seccomp filter for bwrap (`--seccomp FD`): no new AF_UNIX sockets inside the sandbox.
+"""A seccomp filter: no new AF_UNIX sockets inside the sandbox. bwrap loads it (`--seccomp
+FD`); the unshare-net tier has no bwrap, so `loader_argv` runs a few lines of our own
+interpreter (always re-exposed there) that load it with prctl and exec the command.
 
 The private tmpfs dirs hide the usual homes of host sockets (/tmp, /run, ...), but a socket
 elsewhere on the read-only root (say /srv/app.sock) would still be reachable by path. With
@@ -16,6 +18,7 @@ from __future__ import annotations
 import errno
 import platform
 import struct
+import sys
 
 # <linux/audit.h>, <asm/unistd.h>
 _ARCHES = {  # machine: (AUDIT_ARCH_*, __NR_socket, lowest nr of a foreign ABI or None)
@@ -58,3 +61,25 @@ def unix_socket_filter(machine: str | None = None) -> bytes | None:
         _op(_RET_K, _DENY),
     ]
     return b"".join(program)
+
+
+# PR_SET_NO_NEW_PRIVS (38), then PR_SET_SECCOMP (22) with SECCOMP_MODE_FILTER (2) and a
+# struct sock_fprog {unsigned short len; struct sock_filter *filter;}; a failure exits
+# before the command starts, so the sandbox reports it as its own (no start marker).
+_LOADER = """\
+import ctypes, os, sys
+program = bytes.fromhex(sys.argv[1])
+class Fprog(ctypes.Structure):
+    _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
+buffer = ctypes.create_string_buffer(program, len(program))
+fprog = Fprog(len(program) // 8, ctypes.cast(buffer, ctypes.c_void_p))
+libc = ctypes.CDLL(None, use_errno=True)
+if libc.prctl(38, 1, 0, 0, 0) or libc.prctl(22, 2, ctypes.byref(fprog), 0, 0):
+    sys.exit("codecrew seccomp loader: " + os.strerror(ctypes.get_errno()))
+os.execvp(sys.argv[2], sys.argv[2:])
+"""
+
+
+def loader_argv(program: bytes) -> list[str]:
+    """A command prefix that loads `program` into the process, then execs the rest."""
+    return [sys.executable, "-I", "-S", "-c", _LOADER, program.hex()]
