@@ -132,6 +132,8 @@ async def test_game_that_throws_on_load_fails_with_the_error_and_its_line(tmp_pa
     assert verdict.status == "failed"
     failed_check(verdict, "loads", "TypeError", "index.html:5:")
     assert "index.html:5:" in verdict.evidence()
+    # the statement at fault, quoted from the file, for the repair
+    assert "\n    line 5: ctx.fillRect(0, 0, board.width, 10);" in verdict.evidence()
 
 
 @needs_chromium
@@ -479,3 +481,20 @@ async def test_a_page_asked_for_and_only_a_script_written_fails(tmp_path: Path) 
     # An app that is not a browser script (a Node program) runs as before.
     node_app = {"app.js": "console.log(2 + 3);\n"}
     assert (await verify(tmp_path / "node", node_app, request="build a calculator app")).status == "verified"
+
+
+def test_error_places_quote_the_line_of_the_file_they_name() -> None:
+    from tools.verify.web import quote_error_lines
+
+    files = {"js/game.js": "let a = 1;\n\n    grid[y][x] = piece.color;   \n", "index.html": "<p>hi</p>"}
+    places = [
+        "TypeError: Cannot set properties of undefined (setting '5') @ js/game.js:3:13",
+        "ReferenceError: x is not defined @ js/game.js:2:1",  # an empty line: nothing to quote
+        "Error: far @ js/game.js:99:1",  # past the end
+        "Error: elsewhere @ other.js:1:1",  # not a file of the answer
+    ]
+    assert quote_error_lines(places, files) == [
+        places[0],
+        "  line 3: grid[y][x] = piece.color;",
+        *places[1:],
+    ]

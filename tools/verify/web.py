@@ -33,6 +33,7 @@ _KEY_GAMES = re.compile(
 # A page with nothing to click or type in passes responds_to_input only when one was asked for.
 _STATIC = re.compile(r"\b(?:landing|static|portfolio|resume|homepage|brochure|article|blog post)\b", re.I)
 _GAME = re.compile(r"\bgames?\b", re.I)
+_PLACE = re.compile(r"@ (?P<file>[^\s@]+):(?P<line>\d+):\d+$")  # the end of a browser error place
 _KEY_LISTENER = re.compile(
     r"""addEventListener\(\s*['"]key(?:down|up|press)['"]|\bonkey(?:down|up|press)\s*=""", re.I
 )
@@ -99,11 +100,33 @@ async def judge_web(
     finally:
         if owned:
             await asyncio.to_thread(session.close)
-    checks = _checks(report, missing_local_files(directory, files), static_page=bool(_STATIC.search(request)))
+    places = quote_error_lines(report.error_places[:5], files)
+    static_page = bool(_STATIC.search(request))
+    checks = _checks(report, places, missing_local_files(directory, files), static_page=static_page)
     return make_verdict(judge, checks, screenshot=report.screenshot)
 
 
-def _checks(report: PageReport, missing: list[str], *, static_page: bool) -> list[Check]:
+def quote_error_lines(places: list[str], files: Mapping[str, str | bytes]) -> list[str]:
+    """Each "<error> @ file:line:column", followed by that line of the file as written: the
+    model repairing it sees the statement at fault, not only a number."""
+    shown = []
+    for place in places:
+        shown.append(place)
+        found = _PLACE.search(place)
+        if not found or found["file"] not in files:
+            continue
+        lines = text_of(files, found["file"]).splitlines()
+        number = int(found["line"])
+        if 0 < number <= len(lines) and lines[number - 1].strip():
+            shown.append(f"  line {number}: {_bounded_line(lines[number - 1].strip())}")
+    return shown
+
+
+def _bounded_line(code: str, limit: int = 160) -> str:
+    return code if len(code) <= limit else code[: limit - 1] + "…"
+
+
+def _checks(report: PageReport, places: list[str], missing: list[str], *, static_page: bool) -> list[Check]:
     checks = []
     for page_check in report.checks:
         passed, detail = page_check.passed, page_check.detail
@@ -116,8 +139,8 @@ def _checks(report: PageReport, missing: list[str], *, static_page: bool) -> lis
                     f"missing local file{'s' if len(missing) > 1 else ''}: {', '.join(missing)}; {detail}"
                 )
             if not passed:
-                if report.error_places:
-                    detail += "\nthrown at: " + "\n  ".join(report.error_places[:5])
+                if places:
+                    detail += "\nthrown at: " + "\n  ".join(places)
                 console = [line for line in report.js_errors if line.startswith("console.error")]
                 if console:
                     detail += "\n" + "\n".join(console[:3])
