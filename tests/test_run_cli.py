@@ -296,3 +296,30 @@ def test_help_lists_every_exit_code_on_its_own_line() -> None:
     lines = [line.strip(" │") for line in output.splitlines()]
     for number, words in codes.items():
         assert any(line.startswith(f"{number} ") and words in line for line in lines), (number, output)
+
+
+@pytest.mark.parametrize(
+    ("generator", "hinted"), [("local:qwen2.5-coder-1.5b", True), ("openai:gpt-4o", False)]
+)
+def test_files_that_fail_on_the_embedded_model_get_a_hint_to_try_a_bigger_one(
+    monkeypatch: pytest.MonkeyPatch, generator: str, hinted: bool
+) -> None:
+    import io
+
+    from rich.console import Console
+
+    import agents.run as run_cli
+    from agents.manifest import AgentUsage, Manifest, VerdictRecord
+
+    manifest = Manifest(request="build tetris", status="not_working", out_dir="out")
+    manifest.agents = {"generator": AgentUsage(model=generator, requests=3)}
+    manifest.verification.verdict = VerdictRecord(
+        status="failed", judge="web-game", score=0.5, summary="not working: loads failed: x", reason="failed"
+    )
+    out = io.StringIO()
+    monkeypatch.setattr(run_cli, "console", Console(file=out, width=300, color_system=None))
+    run_cli.print_summary(manifest)
+    lines = out.getvalue().strip().splitlines()
+    assert lines[-1] == "not working: loads failed: x (files kept in out)"  # the verdict stays last
+    hint = "a bigger generator may (--generator ollama:qwen2.5-coder:14b, or any model string)"
+    assert (hint in lines[-2]) is hinted
