@@ -144,17 +144,26 @@ def case_statuses(database_url: str, run_id: str) -> list[Any]:
 def case_running_in(
     proc: subprocess.Popen[str], database_url: str, report_dir: Path, server: ScriptedModelServer
 ) -> str | None:
-    """The workflow id of a case `proc` is running (its request at the server) in the run
-    under `report_dir`, else None."""
+    """The workflow id of a case `proc` is running in the run under `report_dir`, with its
+    request at the server for less than half the server's latency (so the case cannot finish
+    before the caller acts on it, even on a loaded machine), else None."""
     runs = list(report_dir.glob("*"))
     if not runs:
         return None
-    busy = [
+    pending = [
         s.workflow_id
         for s in case_statuses(database_url, runs[0].name)
         if s.status == "PENDING" and (s.executor_id or "").endswith(f":{proc.pid}")
     ]
-    return busy[0] if busy and server.in_flight else None
+    now = time.time()  # after the query: its time counts against the window
+    with server.lock:
+        asked = {
+            a.task_id.replace("/", "_")
+            for a in server.arrivals
+            if a.task_id and now - a.at < server.latency / 2
+        }
+    busy = [wid for wid in pending if wid.split("|")[4] in asked]
+    return busy[0] if busy else None
 
 
 @pytest.fixture
