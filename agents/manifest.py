@@ -52,6 +52,20 @@ class AgentUsage(BaseModel):
                 self.cost = (self.cost or 0.0) + float(message.usage.cost)
         self.duration += duration
 
+    def answered_model(self) -> str:
+        """The model string that answered: for a chain, the member whose name the provider
+        gave back (or that name as is); "not asked" when no model of a chain answered."""
+        chain = [m.strip() for m in self.model.split(",") if m.strip()]
+        if len(chain) == 1 and chain != ["auto"]:
+            return self.model
+        if not self.answered_by:
+            return f"not asked ({len(chain)} in the chain)" if chain != ["auto"] else "not asked (auto)"
+        shown = []
+        for name in self.answered_by:
+            match = next((m for m in chain if m.partition(":")[2] == name or m == name), None)
+            shown.append(match or name)
+        return ", ".join(dict.fromkeys(shown))
+
     def merge(self, other: AgentUsage) -> None:
         """Add another run's usage of the same role (a sample, a repair round)."""
         self.requests += other.requests

@@ -200,6 +200,7 @@ def record_history(manifest: Manifest, *, source: str = "run") -> None:
                     error_class=manifest.error_class if failed else None,
                     run_id=manifest.run_id,
                     source=source,
+                    answered_by=None if agent.answered_model() == agent.model else agent.answered_model(),
                 )
             )
         history.record_run(run_record(manifest, source=source))

@@ -102,21 +102,6 @@ def default_out_dir(request: str, settings: Settings) -> Path:
     return (settings.out_dir or Path("output")) / f"{slug}-{stamp}"
 
 
-def answered_model(spec: str, answered_by: list[str]) -> str:
-    """The model string that answered: for a chain, the member whose name the provider gave
-    back (or that name as is); "not asked" when no model answered for a chain."""
-    chain = [m.strip() for m in spec.split(",") if m.strip()]
-    if len(chain) == 1 and chain != ["auto"]:
-        return spec
-    if not answered_by:
-        return f"not asked ({len(chain)} in the chain)" if chain != ["auto"] else "not asked (auto)"
-    shown = []
-    for name in answered_by:
-        match = next((m for m in chain if m.partition(":")[2] == name or m == name), None)
-        shown.append(match or name)
-    return ", ".join(dict.fromkeys(shown))
-
-
 def summary_table(manifest: Manifest) -> Table:
     from rich.table import Table
 
@@ -125,7 +110,7 @@ def summary_table(manifest: Manifest) -> Table:
         table.add_column(column, justify="right" if column not in ("agent", "model") else "left")
     for role, agent in manifest.agents.items():
         cost = fmt_cost(agent.cost)
-        model = escape(answered_model(agent.model, agent.answered_by))
+        model = escape(agent.answered_model())
         model += f" [dim]({escape(agent.note)})[/]" if agent.note else ""
         table.add_row(
             role,

@@ -166,3 +166,24 @@ def test_cli_history_opens_a_run(history: History, tmp_path: Path, monkeypatch: 
     assert shown.exit_code == 0 and "pipeline run p1: ok" in shown.stdout and "manifest.json" in shown.stdout
     shown = invoke("--run", "r1", "--reports-dir", str(reports))  # only the history knows it
     assert shown.exit_code == 0 and "coordinator openai:a ok" in shown.stdout
+
+
+def test_a_chain_run_records_and_shows_the_member_that_answered(private_history: Path) -> None:
+    from agents.manifest import AgentUsage, Manifest
+    from agents.pipeline import record_history
+
+    manifest = Manifest(request="build it", status="ok", out_dir="out")
+    manifest.agents = {
+        "coordinator": AgentUsage(model="ollama:llama3.1", requests=2, answered_by=["llama3.1"]),
+        "generator": AgentUsage(model="openrouter:a/b,ollama:c", requests=1, answered_by=["c"]),
+    }
+    record_history(manifest)
+
+    rows = {r.role: r for r in calls(History(private_history))}
+    assert rows["generator"].model == "openrouter:a/b,ollama:c"  # what was configured stays the key
+    assert rows["generator"].answered_by == "ollama:c"
+    assert rows["coordinator"].answered_by is None  # one model: nothing else to say
+    result = invoke("--limit", "5")
+    assert result.exit_code == 0, result.output
+    assert "→ ollama:c" in result.stdout
+    assert json.loads(invoke("--json", "--role", "generator").stdout)[0]["answered_by"] == "ollama:c"

@@ -217,6 +217,6 @@ def test_a_history_of_schema_1_is_migrated_and_keeps_its_rows(tmp_path: Path) ->
             error_class=None,
         )
     )
-    rows = sqlite3.connect(path).execute("SELECT id, outcome FROM calls ORDER BY id").fetchall()
-    assert rows == [(1, "ok"), (2, "interrupted")]
+    rows = sqlite3.connect(path).execute("SELECT id, outcome, answered_by FROM calls ORDER BY id").fetchall()
+    assert rows == [(1, "ok", None), (2, "interrupted", None)]  # rebuilt with every column since
     assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION

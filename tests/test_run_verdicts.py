@@ -73,10 +73,21 @@ def test_a_v3_history_is_migrated_in_place_and_keeps_its_rows(tmp_path: Path) ->
     history = History(path)
     history.record_run(a_run("p1", "openai:g", "verified", 3.0))
 
+    history.record_call(
+        CallRecord(
+            model="openrouter:a/b,ollama:c", role="generator", task_type=None, started=T0, duration=1.0,
+            requests=2, input_tokens=1, output_tokens=1, cost=None, outcome="ok", error_class=None,
+            answered_by="ollama:c",
+        )
+    )  # fmt: skip
+
     db = sqlite3.connect(path)
-    assert SCHEMA_VERSION == 4
-    assert db.execute("PRAGMA user_version").fetchone()[0] == 4
-    assert db.execute("SELECT id, outcome, run_id FROM calls").fetchall() == [(1, "interrupted", "r1")]
+    assert SCHEMA_VERSION == 5
+    assert db.execute("PRAGMA user_version").fetchone()[0] == 5
+    assert db.execute("SELECT id, outcome, run_id, answered_by FROM calls").fetchall() == [
+        (1, "interrupted", "r1", None),  # schema 5 added answered_by: old rows have none
+        (2, "ok", None, "ollama:c"),
+    ]
     assert db.execute("SELECT run_id, sample FROM evals").fetchall() == [("e1", 2)]
     assert db.execute("SELECT run_id, generator_model, verdict FROM runs").fetchall() == [
         ("p1", "openai:g", "verified")

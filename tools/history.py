@@ -36,11 +36,16 @@ if TYPE_CHECKING:
 R = TypeVar("R", bound="DataclassInstance")
 
 # 2: evals.sample (a case run several times); 3: outcome "interrupted"; 4: the runs table
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 BUSY_TIMEOUT_S = 30.0
 # Calls that did real work; probes are tiny requests that would skew latency and cost.
 WORK_SOURCES: tuple[str, ...] = ("run", "eval", "ab", "bench")
 
+# The calls columns up to schema 4 (5 added answered_by), for rebuilding an old table.
+_CALLS_V2 = (
+    "id, model, role, task_type, started, duration, requests, input_tokens, output_tokens, cost,"
+    " outcome, error_class, run_id, source"
+)
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS calls (
     id INTEGER PRIMARY KEY,
@@ -56,7 +61,8 @@ CREATE TABLE IF NOT EXISTS calls (
     outcome TEXT NOT NULL CHECK (outcome IN ('ok', 'error', 'lazy', 'interrupted')),
     error_class TEXT,
     run_id TEXT,
-    source TEXT NOT NULL
+    source TEXT NOT NULL,
+    answered_by TEXT
 );
 CREATE INDEX IF NOT EXISTS calls_model_started ON calls (model, started);
 CREATE TABLE IF NOT EXISTS evals (
@@ -196,6 +202,8 @@ class CallRecord:
     error_class: str | None
     run_id: str | None = None
     source: str = "run"  # "run" | "eval" | "probe" | "ab" | "bench"
+    # For a fallback chain: the member(s) that really answered; None when `model` did.
+    answered_by: str | None = None
 
 
 @dataclass
@@ -443,12 +451,14 @@ class History:
                 if rebuild_calls:  # SQLite cannot alter a CHECK: rebuild calls with the new one
                     db.execute("ALTER TABLE calls RENAME TO calls_old")
                     db.execute("DROP INDEX IF EXISTS calls_model_started")
+                elif has_calls and version < 5:
+                    db.execute("ALTER TABLE calls ADD COLUMN answered_by TEXT")
                 # new tables (4: runs) and indexes: the schema's CREATE ... IF NOT EXISTS
                 for statement in _SCHEMA.split(";"):
                     if statement.strip():
                         db.execute(statement)
                 if rebuild_calls:
-                    db.execute("INSERT INTO calls SELECT * FROM calls_old")
+                    db.execute(f"INSERT INTO calls ({_CALLS_V2}) SELECT {_CALLS_V2} FROM calls_old")
                     db.execute("DROP TABLE calls_old")
                 db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
                 db.execute("COMMIT")
@@ -479,62 +489,30 @@ class History:
 
     # -- writing -------------------------------------------------------------
 
+    def _insert(
+        self, table: str, rec: Any, *, replace: bool = False, skip: tuple[str, ...] = (), **columns: Any
+    ) -> None:
+        """Store a record dataclass as one row: a column per field, named as the field, but
+        for the `skip`ped fields and the `columns` given (converted, or named otherwise)."""
+        values = {f.name: getattr(rec, f.name) for f in fields(rec) if f.name not in skip}
+        values.update(columns)
+        verb = "INSERT OR REPLACE" if replace else "INSERT"
+        self._write(
+            f"{verb} INTO {table} ({', '.join(values)}) VALUES ({', '.join('?' * len(values))})",
+            tuple(values.values()),
+        )
+
     def record_call(self, rec: CallRecord) -> None:
         """Store one model call."""
-        self._write(
-            "INSERT INTO calls (model, role, task_type, started, duration, requests, input_tokens,"
-            " output_tokens, cost, outcome, error_class, run_id, source)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                rec.model,
-                rec.role,
-                rec.task_type,
-                _ts(rec.started),
-                rec.duration,
-                rec.requests,
-                rec.input_tokens,
-                rec.output_tokens,
-                rec.cost,
-                rec.outcome,
-                rec.error_class,
-                rec.run_id,
-                rec.source,
-            ),
-        )
+        self._insert("calls", rec, started=_ts(rec.started))
 
     def record_eval(self, rec: EvalRecord) -> None:
         """Store one eval case result."""
-        self._write(
-            "INSERT INTO evals (run_id, suite, model, mode, case_name, passed, reason, duration,"
-            " input_tokens, output_tokens, cost, lazy, error_class, started, sample)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                rec.run_id,
-                rec.suite,
-                rec.model,
-                rec.mode,
-                rec.case,
-                int(rec.passed),
-                rec.reason,
-                rec.duration,
-                rec.input_tokens,
-                rec.output_tokens,
-                rec.cost,
-                int(rec.lazy),
-                rec.error_class,
-                _ts(rec.started),
-                rec.sample,
-            ),
-        )
+        self._insert("evals", rec, skip=("case",), case_name=rec.case, started=_ts(rec.started))
 
     def record_run(self, rec: RunRecord) -> None:
         """Store one pipeline run; recording the same run id again replaces its row."""
-        values = {f.name: getattr(rec, f.name) for f in fields(RunRecord)}
-        values["started"] = _ts(rec.started)
-        self._write(
-            f"INSERT OR REPLACE INTO runs ({', '.join(values)}) VALUES ({', '.join('?' * len(values))})",
-            tuple(values.values()),
-        )
+        self._insert("runs", rec, replace=True, started=_ts(rec.started))
 
     def forget_eval_run(self, run_id: str) -> None:
         """Drop what an eval run recorded (its cases and their calls), so that recording the
@@ -547,21 +525,7 @@ class History:
 
     def record_probe(self, rec: ProbeRecord) -> None:
         """Store one discovery probe result."""
-        self._write(
-            "INSERT INTO probes (model, base_url, started, reachable, latency, supports_tools,"
-            " error_class, retry_after, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                rec.model,
-                rec.base_url,
-                _ts(rec.started or _now()),
-                int(rec.reachable),
-                rec.latency,
-                None if rec.supports_tools is None else int(rec.supports_tools),
-                rec.error_class,
-                rec.retry_after,
-                rec.detail,
-            ),
-        )
+        self._insert("probes", rec, started=_ts(rec.started or _now()))
 
     def set_cooldown(self, model: str, until: datetime, reason: str) -> None:
         """Keep `model` out of use until `until` (replaces any earlier cooldown)."""

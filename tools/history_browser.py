@@ -15,6 +15,8 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from rich.markup import escape
+
 from tools.formatting import UNKNOWN, fmt_cost, fmt_pct, fmt_seconds, fmt_tokens
 from tools.history import GeneratorRunStats, History
 from tools.history_queries import CallRow, calls, eval_runs
@@ -48,7 +50,7 @@ def calls_table(rows: list[CallRow]) -> Any:
         colour = "green" if r.outcome == "ok" else "red"
         table.add_row(
             r.started.strftime("%Y-%m-%d %H:%M:%S"),
-            r.model,
+            escape(r.model) + (f" [dim]→ {escape(r.answered_by)}[/]" if r.answered_by else ""),
             r.role,
             r.source,
             r.task_type or "-",
