@@ -257,6 +257,32 @@ def test_case_page_shows_the_screenshot(client: TestClient, reports: Path) -> No
     assert "the canvas stayed empty" in page and f'src="/files/r7/{rel}/screenshot.png"' in page
 
 
+def test_runs_only_a_report_folder_holds_are_listed_too(client: TestClient, reports: Path) -> None:
+    """A run made with --no-history, or a report copied from another machine."""
+    from datetime import timedelta
+
+    from tests.dashboard_fixtures import NOW
+
+    def report(run_id: str, **fields: Any) -> None:
+        (reports / run_id).mkdir(parents=True)
+        (reports / run_id / "report.json").write_text(json.dumps({"run_id": run_id, **fields}))
+
+    cases = [{"suite": "bench", "model": "m", "mode": "generator", "case": f"c{i}", "passed": i == 0}
+             for i in range(2)]  # fmt: skip
+    started = (NOW - timedelta(hours=2)).isoformat()
+    report("r5", started=started, models=["m"], suites=["bench"], cases=cases)
+    report("r1", started=NOW.isoformat(), models=["x"], suites=["bench"], cases=[])  # the history has r1
+    report("r8", cases=cases)  # no start time: listed last
+    (reports / "junk").mkdir()  # no report.json
+    runs = client.get("/api/runs").json()
+    assert [r["id"] for r in runs] == ["r1", "r5", "r0", "r8"]
+    r5 = runs[1]
+    assert (r5["models"], r5["suites"], r5["passed"], r5["total"]) == (["m"], ["bench"], 1, 2)
+    assert runs[0]["models"] == ["openai:a", "openai:b"]  # the history's r1, not the folder's
+    assert [r["id"] for r in client.get("/api/runs", params={"limit": 2}).json()] == ["r1", "r5"]
+    assert 'href="/runs/r5"' in client.get("/runs").text
+
+
 # -- pages -----------------------------------------------------------------------------------
 
 

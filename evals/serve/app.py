@@ -190,7 +190,7 @@ def create_app(
     @app.get("/api/runs", response_model=list[RunListItem], responses=ERRORS, tags=["runs"])
     def get_runs(limit: Annotated[int, Query(ge=1, le=500)] = 50) -> list[RunListItem]:
         """Eval runs, newest first: the ones running here, then the history's."""
-        return data.run_list(benchmarks, history(), limit)
+        return data.run_list(benchmarks, history(), reports_dir, limit)
 
     @app.get("/api/runs/compare", response_model=RunComparison, responses=ERRORS, tags=["runs"])
     def get_run_comparison(

@@ -340,8 +340,12 @@ def run_status(benchmarks: Benchmarks, history: History | None, reports_dir: Pat
     )
 
 
-def run_list(benchmarks: Benchmarks, history: History | None, limit: int = 50) -> list[RunListItem]:
-    """Runs started here that are not in the history yet, then the history's, newest first."""
+def run_list(
+    benchmarks: Benchmarks, history: History | None, reports_dir: Path | None = None, limit: int = 50
+) -> list[RunListItem]:
+    """Runs started here that are not in the history yet, then the finished ones, newest
+    first: the history's and those only a report folder holds (a run with --no-history,
+    or a report copied from another machine)."""
     recorded = eval_runs(history, limit=limit) if history else []
     ids = {r.run_id for r in recorded}
     live = [
@@ -352,13 +356,52 @@ def run_list(benchmarks: Benchmarks, history: History | None, limit: int = 50) -
         for j in sorted(benchmarks.jobs.values(), key=lambda j: j.started, reverse=True)
         if j.eval_run_id not in ids
     ]  # fmt: skip
-    return live + [
+    finished = [
         RunListItem(
             id=r.run_id, status="done", started=r.started, models=r.models, suites=r.suites,
             passed=r.passed, total=r.results,
         )
         for r in recorded
     ]  # fmt: skip
+    known = ids | {j.eval_run_id for j in benchmarks.jobs.values()}
+    finished += _report_only_runs(reports_dir, known, limit) if reports_dir else []
+    newest_first = sorted(finished, key=lambda r: _aware(r.started), reverse=True)
+    return live + newest_first[:limit]
+
+
+def _aware(moment: datetime | None) -> datetime:
+    """For sorting: a naive time is UTC (as the history writes it); none sorts last."""
+    if moment is None:
+        return datetime.fromtimestamp(0, UTC)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _report_only_runs(reports_dir: Path, known: set[str | None], limit: int) -> list[RunListItem]:
+    """The newest `limit` report folders whose run the history does not have."""
+    try:
+        names = sorted((p.name for p in reports_dir.iterdir() if p.is_dir()), reverse=True)
+    except OSError:
+        return []
+    found: list[RunListItem] = []
+    for name in names:
+        if len(found) >= limit:
+            break
+        if name in known or (report := _report(reports_dir, name)) is None:
+            continue
+        cases = [c for c in report.get("cases", []) if isinstance(c, dict)]
+        try:
+            started = datetime.fromisoformat(str(report["started"])) if report.get("started") else None
+        except ValueError:
+            started = None
+        found.append(
+            RunListItem(
+                id=name, status="done", started=started,
+                models=[str(m) for m in report.get("models") or []],
+                suites=[str(s) for s in report.get("suites") or []],
+                passed=sum(bool(c.get("passed")) for c in cases), total=len(cases),
+            )
+        )  # fmt: skip
+    return found
 
 
 # -- two runs compared -----------------------------------------------------------------------

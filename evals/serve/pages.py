@@ -77,7 +77,7 @@ def add_pages(
 
     @app.get("/runs", response_class=HTMLResponse, include_in_schema=False)
     def runs(request: Request) -> HTMLResponse:
-        return render(request, "runs.html", runs=data.run_list(benchmarks, history()))
+        return render(request, "runs.html", runs=data.run_list(benchmarks, history(), reports_dir))
 
     @app.get("/runs/compare", response_class=HTMLResponse, include_in_schema=False)
     def runs_compare_page(request: Request, a: str | None = None, b: str | None = None) -> HTMLResponse:
@@ -92,7 +92,7 @@ def add_pages(
                 raise StarletteHTTPException(422, str(exc)) from None
         choices = [
             (r.id, f"{r.id} · {r.started:%Y-%m-%d %H:%M}" if r.started else r.id)
-            for r in data.run_list(benchmarks, found)
+            for r in data.run_list(benchmarks, found, reports_dir)
         ]
         listed = {run_id for run_id, _ in choices}
         choices += [(run_id, run_id) for run_id in dict.fromkeys((a, b)) if run_id and run_id not in listed]
