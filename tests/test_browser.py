@@ -37,6 +37,10 @@ EXPECTED = {
     "external_requests": (True, True, False, False),
     "navigates_away": (True, True, False, False),
     "alert_on_load": (True, True, True, True),
+    "onkeydown_handler": (True, True, True, True),
+    # the 1.5B's page: no key listener, a piece that falls a row a frame, off the canvas and
+    # back: the respawn once landed in the window after Space and passed responds_to_keys
+    "falls_without_keys": (True, True, False, True),
 }
 
 
@@ -181,3 +185,10 @@ def test_a_missing_entry_fails_without_a_browser_for_games_and_apps(tmp_path: Pa
     for report in (game, app):
         assert not report.passed
         assert all(not c.passed and "index.html not found" in c.detail for c in report.checks)
+
+
+@needs_chromium
+def test_a_page_with_no_key_listener_never_responds_to_keys(report_of):
+    detail = report_of("falls_without_keys").check("responds_to_keys").detail
+    assert detail.startswith("the page has no key listener (keydown, keyup or keypress): ")
+    assert "Space: changed within 32 ms" in detail  # what fooled the key check before

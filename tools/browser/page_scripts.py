@@ -13,11 +13,17 @@ REPORTED_ERRORS = 50  # errors thrown in timer callbacks beyond this are only co
 #   clock would catch them and rethrow only the first from run_for, so without this a page
 #   failing on every frame would look like a single error;
 # - a record of each canvas's context type (WebGL gets preserveDrawingBuffer so its pixels
-#   can be read back between frames).
+#   can be read back between frames);
+# - a count of the key listeners the page adds (KEY_LISTENER_SCRIPT reads it).
 INIT_SCRIPT = """
 (() => {
   const cc = { doc: Math.random().toString(36).slice(2), types: new WeakMap(), reported: 0,
-              suppressed: 0 };
+              suppressed: 0, keyListeners: 0 };
+  const listen = EventTarget.prototype.addEventListener;
+  EventTarget.prototype.addEventListener = function (type, ...rest) {
+    if (/^key(down|up|press)$/i.test(String(type))) cc.keyListeners++;
+    return listen.call(this, type, ...rest);
+  };
   Object.defineProperty(window, "__codecrew", { value: cc, enumerable: false });
   for (const name of ["setTimeout", "setInterval", "requestAnimationFrame", "requestIdleCallback"]) {
     const scheduled = window[name];
@@ -81,6 +87,19 @@ WEBRTC_SCRIPT = """
 """.replace("MARK", BLOCKED_MARK)
 
 SUPPRESSED_SCRIPT = "() => (window.__codecrew ? window.__codecrew.suppressed : 0)"
+
+# Whether the page listens to keys at all: a listener added (counted by INIT_SCRIPT) or an
+# onkeydown/onkeyup/onkeypress handler on the window, the document or any element. Without
+# one, a change seen after a key press is the page's own doing (or the browser scrolling).
+KEY_LISTENER_SCRIPT = """
+() => {
+  if (window.__codecrew && window.__codecrew.keyListeners > 0) return true;
+  const handles = (target) => !!(target && (target.onkeydown || target.onkeyup || target.onkeypress));
+  if (handles(window) || handles(document)) return true;
+  for (const element of document.querySelectorAll("*")) if (handles(element)) return true;
+  return false;
+}
+"""
 
 FOCUS_SCRIPT = """
 () => {

@@ -24,6 +24,7 @@ from tools.browser.page_scripts import (
     BLOCKED_MARK,
     FOCUS_SCRIPT,
     INIT_SCRIPT,
+    KEY_LISTENER_SCRIPT,
     SAMPLE_LIMITS,
     SAMPLE_SCRIPT,
     SUPPRESSED_SCRIPT,
@@ -323,7 +324,11 @@ async def check_keys(run: PageRun) -> None:
             responded = True
         if not probed:
             ticking = probed = True
-    run.keys = (responded, "; ".join(results))
+    said = "; ".join(results)
+    if responded and not await run.op(run.page.evaluate(KEY_LISTENER_SCRIPT), "looking for key listeners"):
+        # e.g. a piece that falls off the canvas and respawns on its own, in the window after a key
+        responded, said = False, f"the page has no key listener (keydown, keyup or keypress): {said}"
+    run.keys = (responded, said)
 
 
 async def _sync(run: PageRun) -> bool:
