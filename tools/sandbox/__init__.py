@@ -69,12 +69,13 @@ Node is recognised by the first word of the command only (not `sh -c "node ..."`
 Limits are per process, not per tree: a run may use up to max_processes * memory_mb.
 
 Measured per-run overhead (`python -m tools.sandbox`: `python3 -c pass`, 20 interleaved
-rounds, includes writing and removing the temp dir), on this 2-core machine while it was busy
-(load average 8-12), so absolute numbers are inflated; median / fastest run:
-  unsandboxed    52-69 / 32-47 ms
-  bwrap         +60 / +50-65 ms   (bwrap + setpriv + prlimit execs, namespace setup)
-  unshare-net  +135-195 / +75-130 ms (a shell and ~8 `mount` execs per run)
-  socket-guard  +64-82 / +52-57 ms (prlimit exec, sitecustomize imports socket)
+rounds, includes writing and removing the temp dir), three runs on this 2-core machine while
+a model benchmark ran beside it (load average 2.2); median / fastest run:
+  unsandboxed    15 / 9-10 ms
+  bwrap         +15-24 / +10-13 ms  (bwrap + setpriv + prlimit execs, namespace setup)
+  unshare-net   +89-105 / +41-44 ms (a shell, ~8 `mount` execs and the seccomp loader)
+                (the loader's part, 20 interleaved runs with and without it: +13 / +16 ms)
+  socket-guard  +21-22 / +12-17 ms  (prlimit exec, sitecustomize imports socket)
 
 Interpreters: the sandbox uid can run what any user can (`python3` is Debian's, `node`). Under
 bwrap and unshare-net the running interpreter and its venv are re-exposed, so `sys.executable`
