@@ -42,7 +42,7 @@ BUSY_TIMEOUT_S = 30.0
 WORK_SOURCES: tuple[str, ...] = ("run", "eval", "ab", "bench")
 
 # The calls columns up to schema 4 (5 added answered_by), for rebuilding an old table.
-_CALLS_V2 = (
+_OLD_CALLS = (
     "id, model, role, task_type, started, duration, requests, input_tokens, output_tokens, cost,"
     " outcome, error_class, run_id, source"
 )
@@ -458,7 +458,7 @@ class History:
                     if statement.strip():
                         db.execute(statement)
                 if rebuild_calls:
-                    db.execute(f"INSERT INTO calls ({_CALLS_V2}) SELECT {_CALLS_V2} FROM calls_old")
+                    db.execute(f"INSERT INTO calls ({_OLD_CALLS}) SELECT {_OLD_CALLS} FROM calls_old")
                     db.execute("DROP TABLE calls_old")
                 db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
                 db.execute("COMMIT")

@@ -81,8 +81,8 @@ class Verdict:
             text = f"{self.status}: {self.reason}"
         else:
             share = max(200, limit // len(failed))
-            text = "\n".join(f"- {check.name} failed: {_bounded(check.detail, share)}" for check in failed)
-        return _bounded(text, limit)
+            text = "\n".join(f"- {check.name} failed: {bounded(check.detail, share)}" for check in failed)
+        return bounded(text, limit)
 
 
 def make_verdict(
@@ -115,8 +115,9 @@ def infrastructure(judge: str, reason: str, checks: list[Check] | None = None) -
 
 
 def _one_line(text: str, limit: int = 300) -> str:
-    return _bounded(" ".join(text.split()), limit)
+    return bounded(" ".join(text.split()), limit)
 
 
-def _bounded(text: str, limit: int) -> str:
+def bounded(text: str, limit: int) -> str:
+    """`text` cut to `limit` characters, an ellipsis marking the cut."""
     return text if len(text) <= limit else text[: max(0, limit - 1)] + "…"

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tools.sandbox import SandboxLimits, SandboxResult, run_sandboxed
+from tools.verify.records import bounded
 
 MAX_FILE_BYTES = 2_000_000
 MAX_TOTAL_BYTES = 20_000_000
@@ -97,10 +98,7 @@ def head(text: str, lines: int = 5, limit: int = 400) -> str | None:
     characters (terminal escapes from untrusted code) become spaces; None when it printed nothing."""
     kept = [_CONTROL.sub(" ", line).expandtabs(4).rstrip() for line in text.splitlines()]
     kept = [line for line in kept if line.strip()][:lines]
-    joined = "\n".join(kept)
-    if not joined:
-        return None
-    return joined if len(joined) <= limit else joined[: limit - 1] + "…"
+    return bounded("\n".join(kept), limit) if kept else None
 
 
 def tail(text: str, lines: int = 12, limit: int = 1200) -> str:

@@ -20,7 +20,7 @@ from pathlib import Path, PurePosixPath
 from tools.browser import BrowserSession, BrowserUnavailable, PageReport
 from tools.browser.app_probes import NO_CONTROLS
 from tools.extract import find_references, is_external, local_target
-from tools.verify.records import Check, Verdict, infrastructure, make_verdict
+from tools.verify.records import Check, Verdict, bounded, infrastructure, make_verdict
 from tools.verify.sandboxed import text_of
 
 PAGE_SECONDS = 30.0
@@ -118,12 +118,8 @@ def quote_error_lines(places: list[str], files: Mapping[str, str | bytes]) -> li
         lines = text_of(files, found["file"]).splitlines()
         number = int(found["line"])
         if 0 < number <= len(lines) and lines[number - 1].strip():
-            shown.append(f"  line {number}: {_bounded_line(lines[number - 1].strip())}")
+            shown.append(f"  line {number}: {bounded(lines[number - 1].strip(), 160)}")
     return shown
-
-
-def _bounded_line(code: str, limit: int = 160) -> str:
-    return code if len(code) <= limit else code[: limit - 1] + "…"
 
 
 def _checks(report: PageReport, places: list[str], missing: list[str], *, static_page: bool) -> list[Check]:
