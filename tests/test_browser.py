@@ -37,7 +37,6 @@ EXPECTED = {
     "external_requests": (True, True, False, False),
     "navigates_away": (True, True, False, False),
     "alert_on_load": (True, True, True, True),
-    "onkeydown_handler": (True, True, True, True),
     # the 1.5B's page: no key listener, a piece that falls a row a frame, off the canvas and
     # back: the respawn once landed in the window after Space and passed responds_to_keys
     "falls_without_keys": (True, True, False, True),
@@ -192,3 +191,18 @@ def test_a_page_with_no_key_listener_never_responds_to_keys(report_of):
     detail = report_of("falls_without_keys").check("responds_to_keys").detail
     assert detail.startswith("the page has no key listener (keydown, keyup or keypress): ")
     assert "Space: changed within 32 ms" in detail  # what fooled the key check before
+
+
+@needs_chromium
+def test_a_document_onkeydown_handler_counts_as_a_key_listener(browser, tmp_path):
+    """canvas_game with its keydown listener assigned as document.onkeydown instead."""
+    page = (PAGES / "canvas_game" / "index.html").read_text()
+    listener = 'document.addEventListener("keydown", (event) => {'
+    assert page.count(listener) == 1 and page.count("\n});\nfunction frame") == 1
+    handler = page.replace(listener, "document.onkeydown = (event) => {").replace(
+        "\n});\nfunction frame", "\n};\nfunction frame"
+    )
+    (tmp_path / "index.html").write_text(handler)
+    report = browser.check(tmp_path)
+    assert report.check("responds_to_keys").passed, report.check("responds_to_keys").detail
+    assert report.passed
