@@ -274,8 +274,10 @@ def test_runs_only_a_report_folder_holds_are_listed_too(client: TestClient, repo
     report("r1", started=NOW.isoformat(), models=["x"], suites=["bench"], cases=[])  # the history has r1
     report("r8", cases=cases)  # no start time: listed last
     (reports / "junk").mkdir()  # no report.json
+    report("r2", started="not a time", cases=None, models=None)  # a damaged report: listed as it can be
     runs = client.get("/api/runs").json()
-    assert [r["id"] for r in runs] == ["r1", "r5", "r0", "r8"]
+    assert [r["id"] for r in runs] == ["r1", "r5", "r0", "r8", "r2"]
+    assert runs[4]["total"] == 0 and runs[4]["started"] is None
     r5 = runs[1]
     assert (r5["models"], r5["suites"], r5["passed"], r5["total"]) == (["m"], ["bench"], 1, 2)
     assert runs[0]["models"] == ["openai:a", "openai:b"]  # the history's r1, not the folder's

@@ -388,7 +388,8 @@ def _report_only_runs(reports_dir: Path, known: set[str | None], limit: int) -> 
             break
         if name in known or (report := _report(reports_dir, name)) is None:
             continue
-        cases = [c for c in report.get("cases", []) if isinstance(c, dict)]
+        listed = report.get("cases")
+        cases = [c for c in listed if isinstance(c, dict)] if isinstance(listed, list) else []
         try:
             started = datetime.fromisoformat(str(report["started"])) if report.get("started") else None
         except ValueError:
