@@ -188,9 +188,14 @@ def test_a_missing_entry_fails_without_a_browser_for_games_and_apps(tmp_path: Pa
 
 @needs_chromium
 def test_a_page_with_no_key_listener_never_responds_to_keys(report_of):
-    detail = report_of("falls_without_keys").check("responds_to_keys").detail
-    assert detail.startswith("the page has no key listener (keydown, keyup or keypress): ")
-    assert "Space: changed within 32 ms" in detail  # what fooled the key check before
+    """The 1.5B page that was once verified: its piece respawned in the window after Space.
+
+    Whether that coincidence shows depends on the machine's timing (CI saw "changes every frame
+    alone" instead), so the verdict must come from the missing listener, whatever was seen."""
+    check = report_of("falls_without_keys").check("responds_to_keys")
+    assert not check.passed
+    assert check.detail.startswith("the page has no key listener (keydown, keyup or keypress): ")
+    assert "Space: " in check.detail  # the keys were still pressed, and what they did is said
 
 
 @needs_chromium
