@@ -211,3 +211,17 @@ def test_a_document_onkeydown_handler_counts_as_a_key_listener(browser, tmp_path
     report = browser.check(tmp_path)
     assert report.check("responds_to_keys").passed, report.check("responds_to_keys").detail
     assert report.passed
+
+
+@needs_chromium
+def test_the_page_randomness_is_the_same_on_every_run(browser, tmp_path):
+    """Math.random is seeded, so a page (the next Tetris piece) gets the same verdict on any machine."""
+    (tmp_path / "index.html").write_text(
+        "<canvas></canvas><script>"
+        'throw new Error("drew " + [Math.random(), Math.random(), Math.random()].join(" "));'
+        "</script>"
+    )
+    details = [browser.check(tmp_path).check("loads").detail for _ in range(2)]
+    assert details[0] == details[1]
+    drawn = details[0].split("drew ")[1].split()[:3]
+    assert len(set(drawn)) == 3 and all(0 <= float(x) < 1 for x in drawn), details[0]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 DRAWN_FRACTION = 0.001  # a canvas "draws" when this share of pixels is not background
 GRID_CELLS = 100
+RANDOM_SEED = 20261207  # the page's Math.random, the same sequence on every run
 REPORTED_ERRORS = 50  # errors thrown in timer callbacks beyond this are only counted in-page
 
 # Runs before the page's own scripts in every document, after the fake clock is in place:
@@ -14,7 +15,9 @@ REPORTED_ERRORS = 50  # errors thrown in timer callbacks beyond this are only co
 #   failing on every frame would look like a single error;
 # - a record of each canvas's context type (WebGL gets preserveDrawingBuffer so its pixels
 #   can be read back between frames);
-# - a count of the key listeners the page adds (KEY_LISTENER_SCRIPT reads it).
+# - a count of the key listeners the page adds (KEY_LISTENER_SCRIPT reads it);
+# - Math.random seeded: with the clock paused and stepped, the page's own randomness (the
+#   next Tetris piece) was what still made one page's verdict differ from machine to machine.
 INIT_SCRIPT = """
 (() => {
   const cc = { doc: Math.random().toString(36).slice(2), types: new WeakMap(), reported: 0,
@@ -25,6 +28,13 @@ INIT_SCRIPT = """
     return listen.call(this, type, ...rest);
   };
   Object.defineProperty(window, "__codecrew", { value: cc, enumerable: false });
+  let state = RANDOM_SEED;  // mulberry32
+  Math.random = function random() {
+    state = (state + 0x6d2b79f5) | 0;
+    let t = Math.imul(state ^ (state >>> 15), 1 | state);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
   for (const name of ["setTimeout", "setInterval", "requestAnimationFrame", "requestIdleCallback"]) {
     const scheduled = window[name];
     if (typeof scheduled !== "function") continue;
@@ -51,7 +61,7 @@ INIT_SCRIPT = """
     return context;
   };
 })();
-""".replace("REPORTED_ERRORS", str(REPORTED_ERRORS))
+""".replace("REPORTED_ERRORS", str(REPORTED_ERRORS)).replace("RANDOM_SEED", str(RANDOM_SEED))
 
 # WebRTC reaches the network past every request route (STUN over UDP, TURN over TCP, to
 # loopback too). Before the page's scripts run, in every document, its constructors are
