@@ -16,7 +16,8 @@ request to any other origin is blocked and recorded, WebRTC (which no request ro
 is removed from every document before the page's scripts run and its UDP is off by launch
 flag, each attempt recorded as a blocked ``webrtc: <server url>`` request, and the page's
 clock (``Date``, timers, ``requestAnimationFrame``) is Playwright's fake clock, paused from the
-first instant. Time only moves when we step it, so a run is deterministic and fast: two seconds of game time
+first instant, and ``Math.random`` is seeded (the next piece is the same on every run).
+Time only moves when we step it, so a run is deterministic and fast: two seconds of game time
 take a fraction of a second. The page's first ~100 ms are let run before any comparison, so
 a first paint does not count as motion. Real time only bounds the run: the load event
 (5 s), each call into the page (5 s; both at most a quarter of ``timeout``) and the whole
@@ -40,6 +41,8 @@ window. With time under our control:
    window changed too, the page animates continuously and only rule 1 counts for that key.
    This is exact for drop intervals above ~130 ms (STEP_MS + 2 * WINDOW_MS); a page that
    moves by itself faster than that (but not every frame) can be credited with keys.
+3. Whatever was seen, a page with no key listener (``keydown``/``keyup``/``keypress``, added
+   or as an ``on...`` handler) fails: a change after a key was then the page's own doing.
 
 A game that waits for a key before pieces start falling fails the idle window at the start;
 after the key round we watch once more with no keys, and if it then moves by itself
