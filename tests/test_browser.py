@@ -40,6 +40,9 @@ EXPECTED = {
     # the 1.5B's page: no key listener, a piece that falls a row a frame, off the canvas and
     # back: the respawn once landed in the window after Space and passed responds_to_keys
     "falls_without_keys": (True, True, False, True),
+    # change every frame: only a run without keys, compared at the same moments, tells
+    "animated_keys": (True, True, True, True),
+    "animated_idle_listener": (True, True, False, True),
 }
 
 
@@ -225,3 +228,33 @@ def test_the_page_randomness_is_the_same_on_every_run(browser, tmp_path):
     assert details[0] == details[1]
     drawn = details[0].split("drew ")[1].split()[:3]
     assert len(set(drawn)) == 3 and all(0 <= float(x) < 1 for x in drawn), details[0]
+
+
+@needs_chromium
+def test_keys_on_a_page_that_changes_every_frame_are_told_by_a_run_without_them(report_of):
+    moved = report_of("animated_keys").check("responds_to_keys").detail
+    assert "after ArrowLeft it drew something else than a run without keys at the same moment" in moved
+    idle = report_of("animated_idle_listener").check("responds_to_keys").detail
+    assert idle.endswith(
+        "a run without keys drew the same at every moment after a key: the keys changed nothing"
+    )
+
+
+@needs_chromium
+def test_a_page_that_differs_between_runs_is_never_credited_by_the_comparison(browser, tmp_path):
+    """crypto.getRandomValues is not seeded: the run without keys draws elsewhere from the start."""
+    page = (PAGES / "animated_idle_listener" / "index.html").read_text()
+    seeded = "const height = 20 + Math.floor(Math.random() * 100);"
+    assert seeded in page
+    green = 'ctx.fillStyle = "#0f0";'
+    assert green in page
+    unseeded = page.replace(seeded, "const [red, green] = crypto.getRandomValues(new Uint8Array(2));")
+    unseeded = unseeded.replace("(height + now", "(60 + now").replace(
+        green, "ctx.fillStyle = `rgb(${red}, ${green}, 255)`;"
+    )
+    (tmp_path / "index.html").write_text(unseeded)  # the same colour twice: 1 in 65,536
+    check = browser.check(tmp_path).check("responds_to_keys")
+    assert not check.passed
+    assert check.detail.endswith(
+        "a run without keys drew something else before any key, so the two cannot be compared"
+    )

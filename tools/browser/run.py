@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import functools
 import time
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -70,18 +70,16 @@ class PageRun:
         self.keys: tuple[bool, str] | None = None
         self.screenshot: Path | None = None
         self.error_places: list[str] = []  # "TypeError: ... @ index.html:3:33", first MAX_ERRORS
+        # What was done to the page since it loaded, in order ("step", ms), ("focus", None),
+        # ("key", name): a run without the keys can replay the rest (see replay_without_keys).
+        self.schedule: list[tuple[str, Any]] = []
+        self.new_context: Callable[[], Awaitable[BrowserContext]] | None = None  # for that run
+        self.origin = ""
+        self.clock_start = 0.0
 
     async def play(self, context: BrowserContext, origin: str, url: str, screenshot: Path | None) -> None:
-        await context.route("**/*", functools.partial(self._route, origin))
-        with contextlib.suppress(AttributeError):  # route_web_socket: Playwright >= 1.48
-            await context.route_web_socket("**/*", self._route_web_socket)
-        self.url = url
-        start = time.time()
-        await context.clock.install(time=start)
-        await context.clock.pause_at(start + 0.001)
-        await context.add_init_script(WEBRTC_SCRIPT)  # first: before any script of the page
-        await context.add_init_script(INIT_SCRIPT)  # after the clock: it wraps the fake timers
-        await context.add_init_script(ERROR_PLACES_INIT_SCRIPT)
+        self.url, self.origin, self.clock_start = url, origin, time.time()
+        await self._prepare(context, functools.partial(self._route, origin), self._route_web_socket)
         self.page = page = await context.new_page()
         page.on("popup", self._on_popup)
         page.on("pageerror", self._on_page_error)
@@ -112,6 +110,74 @@ class PageRun:
                 await page.screenshot(path=screenshot, timeout=timeout_ms)
                 self.screenshot = screenshot
 
+    async def _prepare(self, context: BrowserContext, route: Any, route_web_socket: Any) -> None:
+        """Routes, the paused fake clock at `clock_start`, and the init scripts: the same for
+        the run and for a replay of it."""
+        await context.route("**/*", route)
+        with contextlib.suppress(AttributeError):  # route_web_socket: Playwright >= 1.48
+            await context.route_web_socket("**/*", route_web_socket)
+        await context.clock.install(time=self.clock_start)
+        await context.clock.pause_at(self.clock_start + 0.001)
+        await context.add_init_script(WEBRTC_SCRIPT)  # first: before any script of the page
+        await context.add_init_script(INIT_SCRIPT)  # after the clock: it wraps the fake timers
+        await context.add_init_script(ERROR_PLACES_INIT_SCRIPT)
+
+    async def replay_without_keys(self, positions: list[int]) -> list[str]:
+        """The drawn state at each of `positions` (lengths of `schedule`, ascending) in a
+        fresh run of the same page that does everything this one did except press the keys.
+
+        The clock starts at the same instant and Math.random is seeded, so the two runs draw
+        the same until a key changes something. Nothing of the replay is recorded (its
+        errors and requests were seen already). Raises StopRun when it cannot be made."""
+        if self.new_context is None:
+            raise StopRun("no browser context for a run without keys")
+        origin = self.origin
+
+        async def route(request_route: Any) -> None:
+            url = request_route.request.url
+            if url == origin or url.startswith(origin + "/"):
+                await request_route.continue_()
+            else:
+                await request_route.abort("blockedbyclient")
+
+        async def close_socket(ws: Any) -> None:
+            await ws.close()
+
+        async def call(awaitable: Awaitable[T]) -> T:
+            # like op(), but a replay that hangs ends only itself, not the run it checks
+            remaining = min(self.op_timeout, self._remaining())
+            if remaining <= 0:
+                if asyncio.iscoroutine(awaitable):
+                    awaitable.close()
+                raise StopRun("the run ran out of time")
+            try:
+                return await asyncio.wait_for(awaitable, remaining)
+            except TimeoutError:
+                raise StopRun(f"it did not answer within {remaining:.0f} s") from None
+
+        context = await call(self.new_context())
+        try:
+            await self._prepare(context, route, close_socket)
+            page = await call(context.new_page())
+            page.on("dialog", lambda dialog: asyncio.ensure_future(dialog.dismiss()))
+            await call(page.goto(self.url, wait_until="load", timeout=self.load_timeout * 1000))
+            states: list[str] = []
+            done = 0
+            for position in positions:
+                for kind, value in self.schedule[done:position]:
+                    if kind == "step":
+                        await call(page.clock.run_for(value))
+                    elif kind == "focus":
+                        await call(page.evaluate(FOCUS_SCRIPT))
+                done = position
+                states.append((await call(page.evaluate(SAMPLE_SCRIPT, SAMPLE_LIMITS)))["state"])
+            return states
+        except PlaywrightError as error:
+            raise StopRun(first_line(str(error))) from None
+        finally:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(context.close(), 10)
+
     async def probe(self) -> None:
         """The game probes: does it move by itself, do the keys move it."""
         await check_advances(self, IDLE_MS)
@@ -136,6 +202,7 @@ class PageRun:
     async def step(self, ms: int) -> None:
         assert self.page is not None
         self.last = None
+        self.schedule.append(("step", ms))
         await self.op(self.page.clock.run_for(ms), "running the page's timers")
 
     async def current(self) -> Sample:
@@ -287,6 +354,7 @@ async def check_advances(run: PageRun, idle_ms: int, after_keys: bool = False) -
 async def check_keys(run: PageRun) -> None:
     assert run.page is not None
     await run.op(run.page.evaluate(FOCUS_SCRIPT), "focusing the page")
+    run.schedule.append(("focus", None))
     # ticking: the page changes by itself, so a tick must be dodged before each key.
     # synced: we are right after such a change (within STEP_MS). probed: we already
     # looked for ticks after a key changed a still page (a key may start the game: look
@@ -295,6 +363,8 @@ async def check_keys(run: PageRun) -> None:
     synced = False
     results: list[str] = []
     responded = False
+    gate: tuple[int, str] | None = None  # where the first key was pressed, and the state then
+    every_frame: list[tuple[int, str, str]] = []  # (where, key, state) of changes not credited yet
     for key in KEYS:
         if ticking and not synced and not await _sync(run):
             ticking = False  # no change in SYNC_MS: nothing to dodge
@@ -304,7 +374,9 @@ async def check_keys(run: PageRun) -> None:
             await run.step(WINDOW_MS)
             animating = (await run.current()).state != control.state
         before = await run.current()
+        gate = gate or (len(run.schedule), before.state)
         await run.op(run.page.keyboard.press(key), f"pressing {key}")
+        run.schedule.append(("key", key))
         run.last = None
         at_once = await run.current()
         synced = False
@@ -319,6 +391,7 @@ async def check_keys(run: PageRun) -> None:
                 continue
             if animating:
                 results.append(f"{key}: changed, but the page also changes every frame alone")
+                every_frame.append((len(run.schedule), key, after.state))
                 continue
             results.append(f"{key}: changed within {WINDOW_MS} ms")
             responded = True
@@ -330,7 +403,28 @@ async def check_keys(run: PageRun) -> None:
         # falls off the canvas and respawns in the window after the key), and how often that
         # coincidence happens depends on the machine's timing.
         responded, said = False, f"the page has no key listener (keydown, keyup or keypress): {said}"
+    elif not responded and gate is not None and every_frame:
+        responded, compared = await compare_without_keys(run, gate, every_frame)
+        said = f"{said}; {compared}"
     run.keys = (responded, said)
+
+
+async def compare_without_keys(
+    run: PageRun, gate: tuple[int, str], every_frame: list[tuple[int, str, str]]
+) -> tuple[bool, str]:
+    """For a page that changes every frame: do the keys make it draw something other than a
+    run without them, at the same moments? `gate` (where the first key was pressed, the
+    state then) must match first, or the page is not deterministic enough to compare."""
+    try:
+        states = await run.replay_without_keys([gate[0]] + [where for where, _, _ in every_frame])
+    except StopRun as stop:
+        return False, f"a run without keys to compare with could not be made ({stop})"
+    if states[0] != gate[1]:
+        return False, "a run without keys drew something else before any key, so the two cannot be compared"
+    for (_, key, state), control in zip(every_frame, states[1:], strict=True):
+        if state != control:
+            return True, f"after {key} it drew something else than a run without keys at the same moment"
+    return False, "a run without keys drew the same at every moment after a key: the keys changed nothing"
 
 
 async def _sync(run: PageRun) -> bool:

@@ -14,7 +14,7 @@ from collections.abc import Awaitable
 from pathlib import Path
 from typing import Any, TypeVar
 
-from playwright.async_api import Browser, ViewportSize, async_playwright
+from playwright.async_api import Browser, BrowserContext, ViewportSize, async_playwright
 from playwright.async_api import Error as PlaywrightError
 
 from agents.config import chromium_path
@@ -194,10 +194,13 @@ class BrowserSession:
         browser = await self._ensure_browser()
         kind = AppRun if app else PageRun
         run = kind(started + timeout, min(LOAD_TIMEOUT, timeout / 4), min(OP_TIMEOUT, timeout / 4))
+
+        def new_context() -> Awaitable[BrowserContext]:
+            return browser.new_context(viewport=VIEWPORT, service_workers="block", accept_downloads=False)
+
+        run.new_context = new_context  # a game's keys may be checked against a run without them
         with serve_site(site_dir) as origin:
-            context = await browser.new_context(
-                viewport=VIEWPORT, service_workers="block", accept_downloads=False
-            )
+            context = await new_context()
             try:
                 await run.play(context, origin, f"{origin}/{urllib.parse.quote(entry)}", screenshot)
             finally:
