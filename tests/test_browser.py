@@ -43,6 +43,8 @@ EXPECTED = {
     # change every frame: only a run without keys, compared at the same moments, tells
     "animated_keys": (True, True, True, True),
     "animated_idle_listener": (True, True, False, True),
+    # drops every 100 ms, faster than a tick can be dodged: the run without keys tells too
+    "fast_ticks": (True, True, True, True),
 }
 
 
@@ -258,3 +260,37 @@ def test_a_page_that_differs_between_runs_is_never_credited_by_the_comparison(br
     assert check.detail.endswith(
         "a run without keys drew something else before any key, so the two cannot be compared"
     )
+
+
+@needs_chromium
+def test_a_drop_faster_than_the_dodge_is_not_taken_for_a_key(browser, report_of, tmp_path):
+    """fast_ticks with a key listener that does nothing: a drop lands in the window after a key."""
+    moved = report_of("fast_ticks").check("responds_to_keys").detail
+    assert "drew something else than a run without keys at the same moment" in moved
+    page = (PAGES / "fast_ticks" / "index.html").read_text()
+    handler = page[page.index("(event) => {") : page.index("});")]
+    assert "ArrowDown" in handler
+    (tmp_path / "index.html").write_text(page.replace(handler, "(event) => {\n"))
+    check = browser.check(tmp_path).check("responds_to_keys")
+    assert "changed within 32 ms" in check.detail  # what the window after a key saw
+    assert not check.passed
+    assert check.detail.endswith(
+        "a run without keys drew the same at every moment after a key: the keys changed nothing"
+    )
+
+
+@needs_chromium
+def test_the_page_clock_starts_paused_so_date_and_frames_agree(browser, tmp_path):
+    """performance.now() starts at 0 and Date.now() moves with the frames, on every load.
+
+    With clock.install() before pause_at(), the real time between the two calls leaked into
+    performance.now() (0-4 ms here, more under load) and shifted Date.now() against the frames."""
+    (tmp_path / "index.html").write_text(
+        "<canvas></canvas><script>"
+        "const started = [performance.now(), Date.now()];"
+        "requestAnimationFrame((now) => {"
+        ' throw new Error("clock " + [started[0], Date.now() - started[1], now].join(" ")); });'
+        "</script>"
+    )
+    for _ in range(3):
+        assert "Error: clock 0 16 16" in browser.check(tmp_path).check("loads").detail

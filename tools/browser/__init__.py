@@ -39,14 +39,16 @@ window. With time under our control:
    step until the game makes its own next change (a tick just happened, the next one is a
    whole period away), then step one more window with no key as a control: if that control
    window changed too, the page animates continuously and only rule 1 (or 3) counts for that key.
-   This is exact for drop intervals above ~130 ms (STEP_MS + 2 * WINDOW_MS); a page that
-   moves by itself faster than that (but not every frame) can be credited with keys.
-3. A page that animates continuously and passed neither rule is run a second time, in a
+   This is exact for drop intervals above ~130 ms (STEP_MS + 2 * WINDOW_MS), but a page
+   that moves by itself faster than that (not every frame) can have a drop land in the
+   window after a key: on a page that moves by itself, rule 2 only proposes, rule 3 decides.
+3. A page that moves by itself and passed rule 1 for no key is run a second time, in a
    fresh context from the same clock instant (``Math.random`` is seeded), doing everything
    the first run did except press the keys. Its drawing is compared with the first run's
    at the moment just before the first key (they must match, or the page is not
-   deterministic and nothing is credited) and at each moment after a key: a difference
-   there is the keys' doing. This costs one more page load, only for such pages.
+   deterministic and nothing is credited) and at each moment after a key that rule 2
+   proposed or that changed a page animating every frame: a difference there is the
+   keys' doing. This costs one more page load (about half a second), only for such pages.
 4. Whatever was seen, a page with no key listener (``keydown``/``keyup``/``keypress``, added
    or as an ``on...`` handler) fails: a change after a key was then the page's own doing.
 
