@@ -38,6 +38,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from evals.progress import ProgressFile, RunProgress  # stdlib only
 from tools.formatting import cli_help
 from tools.sandbox import sandbox_status  # stdlib only: --help stays fast
 
@@ -350,6 +351,12 @@ def run_eval(
             f"{total} case run(s) → {run_dir}"
         )
         interrupted: int | None = None  # exit code after Ctrl-C (130) or SIGTERM (143)
+        progress = ProgressFile(
+            run_dir,
+            RunProgress(
+                run_id=spec.run_id, started=spec.started, models=spec.models, suites=spec.suites, total=total
+            ),
+        )
         try:
             session.register_queues(spec, provider_limits)
             if resume:
@@ -362,7 +369,7 @@ def run_eval(
                     run.notes.append(message)
                     console.print(f"[yellow]{escape(message)}[/]", highlight=False)
                 session.start(spec)
-            _wait_with_progress(session, spec, jobs, console)
+            _wait_with_progress(session, spec, jobs, console, progress)
         except KeyboardInterrupt as exc:
             interrupted = 143 if isinstance(exc, Terminated) else 130
             session.cancel(spec)
@@ -380,6 +387,7 @@ def run_eval(
     if unjudged := not_judged_note(run):
         run.notes.append(unjudged)
     json_path, html_path = write_reports(run, run_dir)
+    progress.remove()  # the report says it all now
     if history:
         try:
             record_history(run)
@@ -401,8 +409,11 @@ def run_eval(
     return 1 if failing else 0
 
 
-def _wait_with_progress(session: Any, spec: Any, jobs: list[Job], console: Console) -> None:
-    """Wait for the run with a progress bar per job; SIGTERM interrupts like Ctrl-C."""
+def _wait_with_progress(
+    session: Any, spec: Any, jobs: list[Job], console: Console, progress_file: ProgressFile
+) -> None:
+    """Wait for the run with a progress bar per job (and its progress.json, for the
+    dashboard); SIGTERM interrupts like Ctrl-C."""
     from evals import durable
     from evals.interrupts import sigterm_interrupts
     from evals.terminal import make_progress
@@ -425,6 +436,7 @@ def _wait_with_progress(session: Any, spec: Any, jobs: list[Job], console: Conso
                 counts[bar_of[wid]] += 1
         for bar, count in counts.items():
             progress.update(bar, completed=count)
+        progress_file.update(sum(counts.values()))
 
     with sigterm_interrupts(), progress:
         asyncio.run(session.wait(spec, show))

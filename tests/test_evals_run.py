@@ -268,3 +268,34 @@ def test_unknown_model_string_stops_at_once_with_exit_2(tmp_path: Path, monkeypa
     lines = result.output.strip().splitlines()
     assert len(lines) == 1 and "foo:bar" in lines[0] and "unknown model string" in lines[0]
     assert list(tmp_path.iterdir()) == []  # nothing ran, no report folder
+
+
+def test_a_running_eval_keeps_its_progress_on_disk_for_the_dashboard(tmp_path: Path) -> None:
+    """progress.json is there while cases run (the dashboard shows a CLI run as it goes),
+    counts up, and is gone once report.json says it all."""
+    from evals.progress import read_progress
+
+    seen = []
+
+    def looking(messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
+        [run_dir] = (tmp_path / "r").iterdir()
+        progress = read_progress(run_dir)
+        seen.append((progress.done, progress.total, progress.state()) if progress else None)
+        return solver().function(messages, info)
+
+    factory = TaskFactory(tmp_path, concurrency=1, builder=lambda spec: FunctionModel(looking))
+    run.run_eval(
+        ["m"],
+        ["humaneval"],
+        ["generator"],
+        limit=3,
+        concurrency=1,
+        report_dir=tmp_path / "r",
+        factory=factory,
+    )
+    assert len(seen) == 3 and None not in seen, seen
+    assert [total for _, total, _ in seen] == [3, 3, 3] and {state for *_, state in seen} == {"running"}
+    done = [d for d, _, _ in seen]
+    assert done == sorted(done) and done[0] == 0 and done[-1] < 3
+    [run_dir] = (tmp_path / "r").iterdir()
+    assert (run_dir / "report.json").is_file() and not (run_dir / "progress.json").exists()

@@ -381,3 +381,37 @@ def test_serve_command_binds_loopback_and_prints_the_url(private_history: Path, 
     finally:
         server.terminate()
         server.wait(10)
+
+
+def test_a_run_going_on_elsewhere_shows_its_progress(client: TestClient, reports: Path) -> None:
+    """A run started from the command line (or on another machine sharing the reports folder)
+    is listed from its progress.json while it goes, and one that died says so."""
+    from evals.progress import STALE_SECONDS, ProgressFile, RunProgress
+
+    def going(run_id: str, **fields: Any) -> None:
+        (reports / run_id).mkdir(parents=True)
+        progress = RunProgress(run_id=run_id, started="2026-12-07T07:00:00+00:00", models=["m"],
+                               suites=["bench"], total=4, **fields)  # fmt: skip
+        ProgressFile(reports / run_id, progress).update(done=1)
+
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
+    )
+    going("r20261207-070000-live")  # this very process: alive
+    going("r20261207-070000-dead", pid=int(dead.stdout))
+    going("r20261207-070000-away", host="another-machine")  # written just now: running
+    going("r20261207-070000-gone", host="another-machine")
+    gone = reports / "r20261207-070000-gone" / "progress.json"
+    data = json.loads(gone.read_text())
+    gone.write_text(json.dumps({**data, "updated": data["updated"] - STALE_SECONDS - 1}))
+    listed = {r["id"]: r for r in client.get("/api/runs").json()}
+    states = {
+        k.rsplit("-", 1)[1]: (v["status"], v["total"]) for k, v in listed.items() if k.startswith("r2026")
+    }
+    assert states == {"live": ("running", 4), "dead": ("interrupted", 4), "away": ("running", 4),
+                      "gone": ("interrupted", 4)}  # fmt: skip
+    live = client.get("/api/runs/r20261207-070000-live").json()
+    assert (live["status"], live["done"], live["total"], live["models"]) == ("running", 1, 4, ["m"])
+    assert live["results"] is None
+    assert 'data-status="running"' in client.get("/runs/r20261207-070000-live").text
+    assert client.get("/api/runs/r20261207-070000-dead").json()["status"] == "interrupted"

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from evals.progress import read_progress
 from evals.serve.runs import BenchmarkJob, Benchmarks
 from evals.serve.schemas import (
     CaseChange,
@@ -319,6 +320,12 @@ def run_status(benchmarks: Benchmarks, history: History | None, reports_dir: Pat
     if job := benchmarks.get(run_id):
         return _job_status(job, history, reports_dir)
     cases = run_cases(history, reports_dir, run_id)
+    if cases is None and valid_run_id(run_id) and (progress := read_progress(reports_dir / run_id)):
+        return RunStatus(
+            id=run_id, eval_run_id=run_id, status=progress.state(), suites=progress.suites,
+            models=progress.models, done=progress.done, total=progress.total,
+            started=progress.started_at, finished=None, error=None, exit_code=None, results=None,
+        )  # fmt: skip
     if cases is None:
         raise NotFound(f"no run {run_id!r}: not started here, not in the history, not under {reports_dir}")
     report = _report(reports_dir, run_id) or {}
@@ -377,7 +384,8 @@ def _aware(moment: datetime | None) -> datetime:
 
 
 def _report_only_runs(reports_dir: Path, known: set[str | None], limit: int) -> list[RunListItem]:
-    """The newest `limit` report folders whose run the history does not have."""
+    """The newest `limit` report folders whose run the history does not have: finished
+    (report.json) or still going (progress.json, see evals.progress)."""
     try:
         names = sorted((p.name for p in reports_dir.iterdir() if p.is_dir()), reverse=True)
     except OSError:
@@ -386,7 +394,16 @@ def _report_only_runs(reports_dir: Path, known: set[str | None], limit: int) -> 
     for name in names:
         if len(found) >= limit:
             break
-        if name in known or (report := _report(reports_dir, name)) is None:
+        if name in known:
+            continue
+        if (report := _report(reports_dir, name)) is None:
+            if valid_run_id(name) and (progress := read_progress(reports_dir / name)):
+                found.append(
+                    RunListItem(
+                        id=name, status=progress.state(), started=progress.started_at,
+                        models=progress.models, suites=progress.suites, passed=0, total=progress.total,
+                    )
+                )  # fmt: skip
             continue
         listed = report.get("cases")
         cases = [c for c in listed if isinstance(c, dict)] if isinstance(listed, list) else []
