@@ -415,3 +415,24 @@ def test_a_run_going_on_elsewhere_shows_its_progress(client: TestClient, reports
     assert live["results"] is None
     assert 'data-status="running"' in client.get("/runs/r20261207-070000-live").text
     assert client.get("/api/runs/r20261207-070000-dead").json()["status"] == "interrupted"
+
+
+def test_a_report_is_parsed_once_until_it_changes(client: TestClient, reports: Path, monkeypatch) -> None:
+    from evals.serve import data
+
+    parsed: list[str | bytes] = []
+    loads = json.loads
+    monkeypatch.setattr(data.json, "loads", lambda text, **kw: parsed.append(text) or loads(text, **kw))
+    case = {"suite": "bench", "model": "m", "mode": "generator", "case": "c0", "passed": True}
+    (reports / "r9").mkdir(parents=True)
+    report = reports / "r9" / "report.json"
+    report.write_text(json.dumps({"run_id": "r9", "cases": [case]}))
+
+    def r9_total() -> int:
+        return next(r["total"] for r in client.get("/api/runs").json() if r["id"] == "r9")
+
+    assert r9_total() == 1 and r9_total() == 1
+    assert sum(isinstance(text, str) and '"r9"' in text for text in parsed) == 1
+    report.write_text(json.dumps({"run_id": "r9", "cases": [case, {**case, "case": "c1"}]}))
+    assert r9_total() == 2
+    assert sum(isinstance(text, str) and '"r9"' in text for text in parsed) == 2

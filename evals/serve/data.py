@@ -8,6 +8,7 @@ served only from inside its report folder (see `report_file`).
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Sequence
 from dataclasses import asdict
@@ -226,9 +227,20 @@ def valid_run_id(run_id: str) -> bool:
 
 
 def _report(reports_dir: Path, run_id: str) -> dict[str, Any] | None:
+    """A run's report.json, parsed once per version of the file (/runs reads every report
+    folder's on each request). Callers must not change what they get."""
     if not valid_run_id(run_id):
         return None
     path = reports_dir / run_id / "report.json"
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    return _parsed_report(path, stat.st_mtime_ns, stat.st_size)
+
+
+@functools.lru_cache(maxsize=256)
+def _parsed_report(path: Path, mtime_ns: int, size: int) -> dict[str, Any] | None:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
