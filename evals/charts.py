@@ -15,6 +15,8 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from tools.formatting import bounded, esc
+
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
@@ -51,13 +53,11 @@ def _svg(fig: Figure, title: str) -> str:
     text = buf.getvalue()
     text = text[text.index("<svg") :]
     text = re.sub(r"<svg ", '<svg role="img" ', text, count=1)
-    from tools.formatting import esc
-
     return text.replace(">", f"><title>{esc(title)}</title>", 1)
 
 
 def _short(text: str, limit: int = 40) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    return bounded(text, limit)
 
 
 def _shown(value: float, unit: str) -> str:

@@ -15,6 +15,11 @@ from typing import Any
 UNKNOWN = "n/a"
 
 
+def bounded(text: str, limit: int) -> str:
+    """`text` cut to `limit` characters, an ellipsis marking the cut."""
+    return text if len(text) <= limit else text[: max(0, limit - 1)] + "…"
+
+
 def fmt_money(value: float) -> str:
     """US dollars: four decimals under $1, two above."""
     return f"${value:.4f}" if value < 1 else f"${value:.2f}"

@@ -7,6 +7,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tools.formatting import bounded
+
 MAX_ERRORS = 20
 MAX_ERROR_CHARS = 300
 
@@ -56,7 +58,7 @@ def tally_error(seen: dict[str, int], text: str) -> None:
 
 
 def truncate(text: str) -> str:
-    return text if len(text) <= MAX_ERROR_CHARS else text[: MAX_ERROR_CHARS - 1] + "…"
+    return bounded(text, MAX_ERROR_CHARS)
 
 
 def first_line(text: str) -> str:

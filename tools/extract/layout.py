@@ -12,6 +12,7 @@ from tools.extract.languages import NAMED_ONLY, default_name, language_of_name
 from tools.extract.lines import THINK_OPEN
 from tools.extract.records import CodeBlock, ExtractedFile, Extraction, NoCodeError
 from tools.extract.references import block_references, find_references
+from tools.formatting import bounded
 
 
 @dataclass
@@ -87,7 +88,7 @@ def extract_files(answer: str) -> Extraction:
     if not kept:
         reasons = dropped + notes
         more = f"; and {len(reasons) - 5} more" if len(reasons) > 5 else ""
-        shown = [r if len(r) <= 200 else r[:199] + "…" for r in reasons[:5]]
+        shown = [bounded(r, 200) for r in reasons[:5]]
         what = "; ".join(shown) + more  # one short line, however many blocks were dropped
         raise NoCodeError(f"no code in the answer that can be a file: {what}")
     files = [

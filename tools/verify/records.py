@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from tools.formatting import bounded
+
 Status = Literal["verified", "failed", "not_verified", "infrastructure"]
 
 # What a verified run proved, per judge; the checks are listed after it for the browser judges.
@@ -116,8 +118,3 @@ def infrastructure(judge: str, reason: str, checks: list[Check] | None = None) -
 
 def _one_line(text: str, limit: int = 300) -> str:
     return bounded(" ".join(text.split()), limit)
-
-
-def bounded(text: str, limit: int) -> str:
-    """`text` cut to `limit` characters, an ellipsis marking the cut."""
-    return text if len(text) <= limit else text[: max(0, limit - 1)] + "…"

@@ -10,8 +10,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from tools.formatting import bounded
 from tools.sandbox import SandboxLimits, SandboxResult, run_sandboxed
-from tools.verify.records import bounded
 
 MAX_FILE_BYTES = 2_000_000
 MAX_TOTAL_BYTES = 20_000_000

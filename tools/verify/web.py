@@ -20,7 +20,8 @@ from pathlib import Path, PurePosixPath
 from tools.browser import BrowserSession, BrowserUnavailable, PageReport
 from tools.browser.app_probes import NO_CONTROLS
 from tools.extract import find_references, is_external, local_target
-from tools.verify.records import Check, Verdict, bounded, infrastructure, make_verdict
+from tools.formatting import bounded
+from tools.verify.records import Check, Verdict, infrastructure, make_verdict
 from tools.verify.sandboxed import text_of
 
 PAGE_SECONDS = 30.0
