@@ -294,3 +294,22 @@ def test_the_page_clock_starts_paused_so_date_and_frames_agree(browser, tmp_path
     )
     for _ in range(3):
         assert "Error: clock 0 16 16" in browser.check(tmp_path).check("loads").detail
+
+
+def test_a_side_run_that_hangs_ends_only_itself() -> None:
+    """The run without keys is a side run: if it hangs, the page's own run goes on."""
+    import time
+
+    from tools.browser.run import PageRun, StopRun
+
+    async def hang(run: PageRun, ends_run: bool) -> str:
+        with pytest.raises(StopRun) as stopped:
+            await run.op(asyncio.get_running_loop().create_future(), "replaying", ends_run=ends_run)
+        return str(stopped.value)
+
+    side = PageRun(time.monotonic() + 30, 1.0, 0.05)
+    assert asyncio.run(hang(side, ends_run=False)) == "no answer within 0.05 s while replaying"
+    assert side.unresponsive is None
+    main = PageRun(time.monotonic() + 30, 1.0, 0.05)
+    assert "stopped responding while replaying" in asyncio.run(hang(main, ends_run=True))
+    assert main.unresponsive is not None

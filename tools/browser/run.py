@@ -38,6 +38,11 @@ MAX_BLOCKED = 50
 T = TypeVar("T")
 
 
+def is_local(url: str, origin: str) -> bool:
+    """Whether `url` is on the page's own loopback server (the only origin a page may reach)."""
+    return url == origin or url.startswith(origin + "/")
+
+
 class StopRun(Exception):
     """Ends a run early; the message says why (used in the details of undecided checks)."""
 
@@ -136,8 +141,7 @@ class PageRun:
         origin = self.origin
 
         async def route(request_route: Any) -> None:
-            url = request_route.request.url
-            if url == origin or url.startswith(origin + "/"):
+            if is_local(request_route.request.url, origin):
                 await request_route.continue_()
             else:
                 await request_route.abort("blockedbyclient")
@@ -145,17 +149,9 @@ class PageRun:
         async def close_socket(ws: Any) -> None:
             await ws.close()
 
-        async def call(awaitable: Awaitable[T]) -> T:
-            # like op(), but a replay that hangs ends only itself, not the run it checks
-            remaining = min(self.op_timeout, self._remaining())
-            if remaining <= 0:
-                if asyncio.iscoroutine(awaitable):
-                    awaitable.close()
-                raise StopRun("the run ran out of time")
-            try:
-                return await asyncio.wait_for(awaitable, remaining)
-            except TimeoutError:
-                raise StopRun(f"it did not answer within {remaining:.0f} s") from None
+        def call(awaitable: Awaitable[T]) -> Awaitable[T]:
+            # a replay that hangs ends only itself, not the run it checks
+            return self.op(awaitable, "replaying the run without keys", ends_run=False)
 
         context = await call(self.new_context())
         try:
@@ -227,8 +223,9 @@ class PageRun:
         self.last = sample
         return sample
 
-    async def op(self, awaitable: Awaitable[T], doing: str) -> T:
-        """Await one call into the page, bounded by OP_TIMEOUT and the run's deadline."""
+    async def op(self, awaitable: Awaitable[T], doing: str, *, ends_run: bool = True) -> T:
+        """Await one call into the page, bounded by OP_TIMEOUT and the run's deadline. A call
+        that hangs marks the page unresponsive, unless `ends_run` is False (a side run)."""
         if self.unresponsive:
             if asyncio.iscoroutine(awaitable):
                 awaitable.close()
@@ -243,6 +240,8 @@ class PageRun:
         except TimeoutError:
             if self._remaining() <= 0:
                 raise StopRun("the run ran out of time") from None
+            if not ends_run:
+                raise StopRun(f"no answer within {self.op_timeout:g} s while {doing}") from None
             self._set_unresponsive(
                 f"the page stopped responding while {doing} (a script busy > {self.op_timeout:g} s)"
             )
@@ -263,7 +262,7 @@ class PageRun:
 
     async def _route(self, origin: str, route: Any) -> None:
         url = route.request.url
-        if url == origin or url.startswith(origin + "/"):
+        if is_local(url, origin):
             await route.continue_()
             return
         if len(self.blocked) < MAX_BLOCKED:
