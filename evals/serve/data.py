@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from evals.progress import read_progress
+from evals.progress import RunProgress, read_progress
 from evals.serve.runs import BenchmarkJob, Benchmarks
 from evals.serve.schemas import (
     CaseChange,
@@ -239,6 +239,11 @@ def _report(reports_dir: Path, run_id: str) -> dict[str, Any] | None:
     return _parsed_report(path, stat.st_mtime_ns, stat.st_size)
 
 
+def _progress(reports_dir: Path, run_id: str) -> RunProgress | None:
+    """The progress.json of a run still going (or that died) without a report yet."""
+    return read_progress(reports_dir / run_id) if valid_run_id(run_id) else None
+
+
 @functools.lru_cache(maxsize=256)
 def _parsed_report(path: Path, mtime_ns: int, size: int) -> dict[str, Any] | None:
     try:
@@ -332,7 +337,7 @@ def run_status(benchmarks: Benchmarks, history: History | None, reports_dir: Pat
     if job := benchmarks.get(run_id):
         return _job_status(job, history, reports_dir)
     cases = run_cases(history, reports_dir, run_id)
-    if cases is None and valid_run_id(run_id) and (progress := read_progress(reports_dir / run_id)):
+    if cases is None and (progress := _progress(reports_dir, run_id)):
         return RunStatus(
             id=run_id, eval_run_id=run_id, status=progress.state(), suites=progress.suites,
             models=progress.models, done=progress.done, total=progress.total,
@@ -409,7 +414,7 @@ def _report_only_runs(reports_dir: Path, known: set[str | None], limit: int) -> 
         if name in known:
             continue
         if (report := _report(reports_dir, name)) is None:
-            if valid_run_id(name) and (progress := read_progress(reports_dir / name)):
+            if progress := _progress(reports_dir, name):
                 found.append(
                     RunListItem(
                         id=name, status=progress.state(), started=progress.started_at,
