@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
+from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 
@@ -88,6 +89,20 @@ def run_once(tmp_path: Path, models: list[str], **kwargs) -> tuple[int, dict, Pa
     )
     [run_dir] = (tmp_path / "reports").iterdir()
     return code, json.loads((run_dir / "report.json").read_text()), run_dir
+
+
+def run_one_at_a_time(tmp_path: Path, function: Callable[..., ModelResponse], limit: int) -> int:
+    """HumanEval on one scripted model `function`, one case at a time, reports under tmp_path/r."""
+    factory = TaskFactory(tmp_path, concurrency=1, builder=lambda spec: FunctionModel(function))
+    return run.run_eval(
+        ["m"],
+        ["humaneval"],
+        ["generator"],
+        limit=limit,
+        concurrency=1,
+        report_dir=tmp_path / "r",
+        factory=factory,
+    )
 
 
 def test_reports_hold_the_real_per_case_results(tmp_path: Path) -> None:
@@ -243,16 +258,7 @@ def test_ctrl_c_or_sigterm_still_reports_the_finished_cases(tmp_path: Path, sign
             os.kill(os.getpid(), getattr(signal, signum))
         return solver().function(messages, info)
 
-    factory = TaskFactory(tmp_path, concurrency=1, builder=lambda spec: FunctionModel(interrupt_on_third))
-    exit_code = run.run_eval(
-        ["m"],
-        ["humaneval"],
-        ["generator"],
-        limit=6,
-        concurrency=1,
-        report_dir=tmp_path / "r",
-        factory=factory,
-    )
+    exit_code = run_one_at_a_time(tmp_path, interrupt_on_third, limit=6)
     assert exit_code == code
     report = json.loads(next((tmp_path / "r").glob("*/report.json")).read_text())
     assert 2 <= len(report["cases"]) < 6
@@ -283,16 +289,7 @@ def test_a_running_eval_keeps_its_progress_on_disk_for_the_dashboard(tmp_path: P
         seen.append((progress.done, progress.total, progress.state()) if progress else None)
         return solver().function(messages, info)
 
-    factory = TaskFactory(tmp_path, concurrency=1, builder=lambda spec: FunctionModel(looking))
-    run.run_eval(
-        ["m"],
-        ["humaneval"],
-        ["generator"],
-        limit=3,
-        concurrency=1,
-        report_dir=tmp_path / "r",
-        factory=factory,
-    )
+    run_one_at_a_time(tmp_path, looking, limit=3)
     assert len(seen) == 3 and None not in seen, seen
     assert [total for _, total, _ in seen] == [3, 3, 3] and {state for *_, state in seen} == {"running"}
     done = [d for d, _, _ in seen]
