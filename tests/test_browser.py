@@ -220,7 +220,7 @@ def test_a_document_onkeydown_handler_counts_as_a_key_listener(browser, tmp_path
 
 @needs_chromium
 def test_the_page_randomness_is_the_same_on_every_run(browser, tmp_path):
-    """Math.random is seeded, so a page (the next Tetris piece) gets the same verdict on any machine."""
+    """Math.random is seeded: a page (the next Tetris piece) draws the same on every run, anywhere."""
     (tmp_path / "index.html").write_text(
         "<canvas></canvas><script>"
         'throw new Error("drew " + [Math.random(), Math.random(), Math.random()].join(" "));'
